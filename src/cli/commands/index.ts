@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { registerBuild } from './build.js';
+import { registerClean } from './clean.js';
+import { registerIso } from './iso.js';
+import { registerRoast } from './roast.js';
+import { registerSchema } from './schema.js';
+import { registerValidate } from './validate.js';
+
+/** Every verb lives in its own file; this list is the CLI's table of contents. */
+export function registerCommands(program: Command): void {
+  registerValidate(program);
+  registerSchema(program);
+  registerBuild(program);
+  registerRoast(program);
+  registerIso(program);
+  registerClean(program);
+}
