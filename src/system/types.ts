@@ -1,0 +1,55 @@
+/**
+ * Contract between the build pipeline (build/, owner of disks, mounts and chroots) and the system
+ * configuration steps (system/, each applies one SystemConfig key to the installed root).
+ */
+import type { RunResult } from '../core/exec.js';
+import type { LoadedConfig, MountIdentifier, PartitionTableType, SystemConfig } from '../config/model.js';
+
+/** A partition of the disk being built, with the identifiers the filesystem/table got. */
+export interface BuiltPartition {
+  id: string;
+  /** /dev/loopNpM while attached (undefined for rootfs builds). */
+  device?: string;
+  partuuid?: string;
+  /** Filesystem UUID (FAT volume id formatted XXXX-XXXX). */
+  fsuuid?: string;
+  partlabel?: string;
+  fsType: string;
+  mountPoint?: string;
+  mountOptions?: string;
+  mountIdentifier: MountIdentifier;
+}
+
+export interface BuiltDisk {
+  tableType: PartitionTableType;
+  /** GPT disk GUID or MBR disk id (0xXXXXXXXX). */
+  diskId: string;
+  partitions: BuiltPartition[];
+}
+
+export interface ChrootOptions {
+  input?: string;
+  env?: Record<string, string>;
+  /** Do not throw on non-zero exit. */
+  allowFailure?: boolean;
+}
+
+export interface SystemContext {
+  /** Absolute path of the image root (mounted). */
+  root: string;
+  loaded: LoadedConfig;
+  sc: SystemConfig;
+  /** 'debian' for apt/dpkg distributions, 'rpm' for dnf/tdnf ones. */
+  family: 'debian' | 'rpm';
+  /** Undefined for rootfs (directory tree) builds. */
+  disk?: BuiltDisk;
+  /** Run argv inside the image root (private mount namespace, /dev /proc /sys bound). */
+  chroot(argv: string[], opts?: ChrootOptions): Promise<RunResult>;
+}
+
+/** One small, declared configuration step (osbuild-style): a name, when it applies, what it does. */
+export interface SystemStep {
+  name: string;
+  applies(ctx: SystemContext): boolean;
+  run(ctx: SystemContext): Promise<void>;
+}
