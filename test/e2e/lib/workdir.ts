@@ -1,0 +1,57 @@
+/**
+ * Where end-to-end tests keep their files: one directory per test run (a vitest invocation), so
+ * images built by one test file are reused by the next one (files run in separate workers) and
+ * never by a later run with different sources. Directories of finished runs are removed.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const E2E_ROOT = process.env.KILN_E2E_DIR ?? '/var/tmp/kiln-e2e';
+
+/**
+ * The test run's id: vitest's main process (the parent of a forks-pool worker) plus its start time,
+ * so a recycled pid is not mistaken for the same run. KILN_E2E_RUN overrides it (e.g. to reuse
+ * images across runs while iterating on a check: KILN_E2E_RUN=dev).
+ */
+export function runId(): string {
+  if (process.env.KILN_E2E_RUN) return process.env.KILN_E2E_RUN;
+  const pid = process.ppid;
+  return `run-${pid}-${startTime(pid)}`;
+}
+
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // field 22 (starttime), counted after the ")" that ends the command name
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+let swept = false;
+/** This run's directory (created); removes directories left by runs whose vitest is gone. */
+export function e2eWorkDir(): string {
+  const dir = join(E2E_ROOT, runId());
+  if (!swept) {
+    swept = true;
+    sweepFinishedRuns();
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function sweepFinishedRuns(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(E2E_ROOT);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^run-(\d+)-(\d+)$/.exec(n);
+    if (!m) continue;
+    if (startTime(Number(m[1])) === m[2]) continue; // that run is still going
+    rmSync(join(E2E_ROOT, n), { recursive: true, force: true });
+  }
+}
