@@ -1,0 +1,51 @@
+/**
+ * System configuration: every SystemConfig key applied to an installed root, the Debian way.
+ *
+ * How the build pipeline uses this module (the format's order, see imageconfig.md):
+ *   install packages (with `dpkgExcludes(sc)` dropped into the root BEFORE installing)
+ *   → every step of `systemSteps` whose applies(ctx) is true, in order
+ *   → runScripts(ctx, 'PostInstallScripts')
+ *   → bootloader (kernel command line from `kernelCommandLine(sc, { rootPartuuid })`)
+ *   → runScripts(ctx, 'FinalizeImageScripts')
+ */
+import { additionalFilesStep } from './steps/additional-files.js';
+import { dpkgExcludesStep } from './steps/dpkg-excludes.js';
+import { fstabStep } from './steps/fstab.js';
+import { groupsStep } from './steps/groups.js';
+import { hostnameStep } from './steps/hostname.js';
+import { machineIdStep } from './steps/machine-id.js';
+import { networksStep } from './steps/networks.js';
+import { packageCacheStep } from './steps/package-cache.js';
+import { selinuxStep } from './steps/selinux.js';
+import { usersStep } from './steps/users.js';
+import { info } from '../core/log.js';
+import type { SystemContext, SystemStep } from './types.js';
+
+export type { SystemContext, SystemStep } from './types.js';
+export { runScripts, type ScriptPhase } from './scripts.js';
+export { kernelCommandLine, kernelCommandLineSettings, type CmdlineOptions } from './render/cmdline.js';
+export { dpkgExcludes, DPKG_EXCLUDES_FILE } from './render/dpkg-excludes.js';
+export { renderFstab } from './render/fstab.js';
+
+/** Ordered: groups before the users that join them; files after users (they may land in homes); machine-id last. */
+export const systemSteps: SystemStep[] = [
+  hostnameStep,
+  dpkgExcludesStep,
+  groupsStep,
+  usersStep,
+  fstabStep,
+  networksStep,
+  additionalFilesStep,
+  selinuxStep,
+  packageCacheStep,
+  machineIdStep,
+];
+
+/** Apply every step that applies, in order (what the build pipeline calls after installing packages). */
+export async function applySystemConfig(ctx: SystemContext, steps: readonly SystemStep[] = systemSteps): Promise<void> {
+  for (const step of steps) {
+    if (!step.applies(ctx)) continue;
+    info(`system: ${step.name}`);
+    await step.run(ctx);
+  }
+}

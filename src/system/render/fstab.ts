@@ -1,0 +1,57 @@
+import { KilnError } from '../../core/errors.js';
+import type { BuiltDisk, BuiltPartition } from '../types.js';
+
+/**
+ * /etc/fstab from the partitions the pipeline built: one line per mounted partition (and swap),
+ * identified by PARTUUID (default), UUID or PARTLABEL as PartitionSettings ask, in mount order.
+ */
+export interface FstabOptions {
+  /** EnableHidepid: mount /proc with hidepid=2 so users cannot see each other's processes. */
+  hidepid?: boolean;
+}
+
+const FSTAB_TYPE: Record<string, string> = {
+  fat32: 'vfat',
+  fat16: 'vfat',
+  vfat: 'vfat',
+  ext2: 'ext2',
+  ext3: 'ext3',
+  ext4: 'ext4',
+  xfs: 'xfs',
+  'linux-swap': 'swap',
+};
+
+export function fstabSource(p: BuiltPartition): string {
+  const want = p.mountIdentifier;
+  const value = want === 'uuid' ? p.fsuuid : want === 'partlabel' ? p.partlabel : p.partuuid;
+  if (!value) {
+    throw new KilnError(
+      `partition '${p.id}': MountIdentifier '${want}' needs a ${want === 'partlabel' ? 'partition Name (GPT only)' : want} but the built partition has none`,
+    );
+  }
+  return `${want === 'uuid' ? 'UUID' : want === 'partlabel' ? 'PARTLABEL' : 'PARTUUID'}=${value}`;
+}
+
+/** Depth of a mount point, so parents are mounted before children ("/" first). */
+function depth(mountPoint: string): number {
+  return mountPoint === '/' ? 0 : mountPoint.split('/').filter(Boolean).length;
+}
+
+export function renderFstab(disk: BuiltDisk | undefined, opts: FstabOptions = {}): string {
+  const lines: string[] = ['# /etc/fstab: written by kiln from the image config', '# <file system> <mount point> <type> <options> <dump> <pass>'];
+  const parts = disk?.partitions ?? [];
+  const mounted = parts
+    .filter((p) => p.mountPoint && p.fsType !== 'linux-swap')
+    .sort((a, b) => depth(a.mountPoint!) - depth(b.mountPoint!) || a.mountPoint!.localeCompare(b.mountPoint!));
+  for (const p of mounted) {
+    const type = FSTAB_TYPE[p.fsType];
+    if (!type) throw new KilnError(`partition '${p.id}': unsupported FsType '${p.fsType}' for fstab`);
+    const pass = p.mountPoint === '/' ? 1 : 2;
+    lines.push([fstabSource(p), p.mountPoint, type, p.mountOptions || 'defaults', 0, pass].join('\t'));
+  }
+  for (const p of parts.filter((x) => x.fsType === 'linux-swap')) {
+    lines.push([fstabSource(p), 'none', 'swap', p.mountOptions || 'sw', 0, 0].join('\t'));
+  }
+  if (opts.hidepid) lines.push(['proc', '/proc', 'proc', 'rw,nosuid,nodev,noexec,relatime,hidepid=2', 0, 0].join('\t'));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,53 @@
+import { lstat, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { logToFile } from '../../core/log.js';
+import { resolveInRoot } from '../paths.js';
+import type { SystemStep, SystemContext } from '../types.js';
+
+/**
+ * PreserveTdnfCache / RemoveRpmDb, the Debian way (see docs/system.md):
+ * - unless PreserveTdnfCache: what `tdnf clean all` drops — downloaded .debs, apt's binary caches and
+ *   the repository metadata (/var/lib/apt/lists); `apt-get update` brings the metadata back.
+ * - RemoveRpmDb: the package database proper (/var/lib/dpkg/status, info/) is KEPT — without it dpkg
+ *   believes nothing is installed and the next upgrade overwrites the system. Removed instead is
+ *   what only serves changing the package set: the apt metadata and caches (even with
+ *   PreserveTdnfCache), dpkg's "available" database, its *-old backups and the package logs.
+ */
+export const packageCacheStep: SystemStep = {
+  name: 'package-cache',
+  applies: (ctx) => ctx.family === 'debian' && (ctx.sc.PreserveTdnfCache !== true || ctx.sc.RemoveRpmDb === true),
+  async run(ctx) {
+    await clean(ctx, '/var/cache/apt/archives', (n) => n.endsWith('.deb'));
+    await clean(ctx, '/var/cache/apt/archives/partial', () => true);
+    await clean(ctx, '/var/cache/apt', (n) => n.endsWith('.bin'));
+    await clean(ctx, '/var/lib/apt/lists', (n) => n !== 'lock' && n !== 'partial');
+    await clean(ctx, '/var/lib/apt/lists/partial', () => true);
+    if (ctx.sc.RemoveRpmDb !== true) return;
+    await clean(ctx, '/var/lib/dpkg', (n) => n.endsWith('-old'));
+    await clean(ctx, '/var/cache/debconf', (n) => n.endsWith('-old'));
+    await clean(ctx, '/var/log/apt', () => true);
+    await clean(ctx, '/var/log', (n) => n === 'dpkg.log' || n === 'alternatives.log');
+    const available = await resolveInRoot(ctx.root, '/var/lib/dpkg/available');
+    await writeFile(available, ''); // what `dpkg --clear-avail` leaves
+  },
+};
+
+/** Delete the matching entries of one image directory; never inside a mount (e.g. a bound host package cache). */
+async function clean(ctx: SystemContext, imageDir: string, match: (name: string) => boolean): Promise<void> {
+  const dir = await resolveInRoot(ctx.root, imageDir);
+  let names: string[];
+  try {
+    const [self, parent] = await Promise.all([lstat(dir), lstat(dirname(dir))]);
+    if (self.dev !== parent.dev) {
+      logToFile(`package-cache: ${imageDir} is a mount point; left alone`);
+      return;
+    }
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names.filter(match)) {
+    const p = join(dir, n);
+    if (!(await lstat(p)).isDirectory()) await rm(p, { force: true });
+  }
+}

@@ -1,0 +1,90 @@
+import { chown, mkdir, chmod, readFile } from 'node:fs/promises';
+import { KilnError } from '../../core/errors.js';
+import type { User } from '../../config/model.js';
+import { sha512Crypt } from '../password.js';
+import { existsInRoot, readInRoot, resolveInRoot, writeInRoot } from '../paths.js';
+import { chageArgs, looksLikePublicKey, parseGroup, parsePasswd, renderAuthorizedKeys, userArgs } from '../render/users.js';
+import { configPath, located } from '../where.js';
+import type { SystemContext, SystemStep } from '../types.js';
+
+/**
+ * Users: account (useradd/usermod), password (SHA-512 crypt, set with chpasswd -e on stdin),
+ * expiry (chage), SSH keys (~/.ssh/authorized_keys, 700/600, owned by the user).
+ * Root is locked unless the config gives it a password: an image never ships a usable empty root login.
+ */
+export const usersStep: SystemStep = {
+  name: 'users',
+  applies: () => true,
+  async run(ctx) {
+    const users = ctx.sc.Users ?? [];
+    const defaultShell = (await existsInRoot(ctx.root, '/bin/bash')) ? '/bin/bash' : '/bin/sh';
+    for (const [i, u] of users.entries()) {
+      const where = `${configPath(ctx)}.Users[${i}]`;
+      await checkGroups(ctx, u, where);
+      const passwd = parsePasswd((await readInRoot(ctx.root, '/etc/passwd')) ?? '');
+      const argv = located(ctx, () => userArgs(u, `Users[${i}]`, passwd.get(u.Name), defaultShell));
+      if (argv.length > 2) await chrootOrExplain(ctx, argv, `${where}: creating user '${u.Name}'`);
+      await setPassword(ctx, u, where);
+      const chage = located(ctx, () => chageArgs(u, `Users[${i}]`));
+      if (chage) await chrootOrExplain(ctx, chage, `${where}.PasswordExpiresDays`);
+      await installKeys(ctx, u, where);
+    }
+    if (!users.some((u) => u.Name === 'root' && u.Password)) {
+      await chrootOrExplain(ctx, ['usermod', '--lock', 'root'], 'locking root (no root password in the config)');
+    }
+  },
+};
+
+async function chrootOrExplain(ctx: SystemContext, argv: string[], what: string, input?: string): Promise<void> {
+  const r = await ctx.chroot(argv, { allowFailure: true, ...(input !== undefined ? { input } : {}) });
+  if (r.code !== 0) {
+    throw new KilnError(`${what}: ${argv[0]} failed (exit ${r.code})`, undefined, r.stderrTail.split('\n').map((l) => `  | ${l}`));
+  }
+}
+
+async function checkGroups(ctx: SystemContext, u: User, where: string): Promise<void> {
+  const groups = parseGroup((await readInRoot(ctx.root, '/etc/group')) ?? '');
+  const wanted = [...(u.PrimaryGroup ? [['PrimaryGroup', u.PrimaryGroup]] : []), ...(u.SecondaryGroups ?? []).map((g, j) => [`SecondaryGroups[${j}]`, g])];
+  for (const [key, name] of wanted) {
+    if (!groups.has(name!) && !/^\d+$/.test(name!)) {
+      throw new KilnError(`${where}.${key}: group '${name}' does not exist in the image; add it to Groups`);
+    }
+  }
+}
+
+async function setPassword(ctx: SystemContext, u: User, where: string): Promise<void> {
+  if (!u.Password) return;
+  const hash = u.PasswordHashed ? u.Password : await sha512Crypt(u.Password, where);
+  if (u.PasswordHashed && !/^\$[0-9a-z]+\$/.test(hash)) {
+    throw new KilnError(`${where}.Password: PasswordHashed is true but the value is not a crypt hash; generate one with \`openssl passwd -6\``);
+  }
+  // user:hash on stdin: the hash never appears in argv or the log.
+  await chrootOrExplain(ctx, ['chpasswd', '--encrypted'], `${where}: setting the password of '${u.Name}'`, `${u.Name}:${hash}\n`);
+}
+
+async function installKeys(ctx: SystemContext, u: User, where: string): Promise<void> {
+  const keys: string[] = [];
+  for (const [k, path] of (u.SSHPubKeyPaths ?? []).entries()) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new KilnError(`${where}.SSHPubKeyPaths[${k}]: cannot read '${path}': ${(e as Error).message}`);
+    }
+    keys.push(text);
+  }
+  keys.push(...(u.SSHPubKeys ?? []));
+  const lines = keys.flatMap((t) => t.split('\n').map((l) => l.trim())).filter((l) => l && !l.startsWith('#'));
+  if (!lines.length) return;
+  const bad = lines.find((l) => !looksLikePublicKey(l));
+  if (bad) throw new KilnError(`${where}: '${bad.slice(0, 40)}…' is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... comment")`);
+  const entry = parsePasswd((await readInRoot(ctx.root, '/etc/passwd')) ?? '').get(u.Name);
+  if (!entry) throw new KilnError(`${where}: user '${u.Name}' is missing from the image's /etc/passwd`);
+  const sshDir = await resolveInRoot(ctx.root, `${entry.home}/.ssh`);
+  await mkdir(sshDir, { recursive: true, mode: 0o700 });
+  await chmod(sshDir, 0o700);
+  await chown(sshDir, entry.uid, entry.gid);
+  const file = `${entry.home}/.ssh/authorized_keys`;
+  const text = renderAuthorizedKeys((await readInRoot(ctx.root, file)) ?? '', lines);
+  await writeInRoot(ctx.root, file, text, { mode: 0o600, uid: entry.uid, gid: entry.gid });
+}
