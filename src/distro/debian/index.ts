@@ -1,0 +1,174 @@
+/**
+ * The Debian backend: mmdebstrap installs the base system and every package in one call (apt and
+ * dpkg run inside the image chroot), from the configured repositories or the host's Debian mirror;
+ * downloaded .debs are kept in a shared cache directory, locked with flock(1) so that concurrent
+ * builds queue instead of corrupting it. Package-database options map to Debian equivalents:
+ *   DisableRpmDocs/RemoveDocs  → dpkg path-exclude for docs, man and info pages (copyright kept)
+ *   OverrideRpmLocales         → dpkg path-exclude/include for /usr/share/locale
+ *   RemoveRpmDb                → apt's package indexes and caches and dpkg's backup files removed;
+ *                                dpkg's status database is kept (dpkg and apt cannot work without it)
+ *   PreserveTdnfCache          → the installed .debs are kept in the image's /var/cache/apt/archives
+ *                                (default: that directory is left empty)
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SystemConfig } from '../../config/model.js';
+import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
+import { run } from '../../core/exec.js';
+import { endProgress, info } from '../../core/log.js';
+import { findDistro } from '../rules/index.js';
+import type { ChrootFn, DistroBackend, GrubTools, InstalledPackage, InstallRequest } from '../backend.js';
+import { dpkgFilters } from './excludes.js';
+import { mmdebstrapArgs } from './mmdebstrap.js';
+import { missingPackages, PackageProgress } from './progress.js';
+import { sourceLines } from './sources.js';
+
+const RELEASE_NAMES: Record<string, string> = { '12': 'bookworm', '13': 'trixie' };
+/** Upstream's Azure Linux kernel name, accepted in KernelOptions for convenience. */
+const KERNEL_ALIASES: Record<string, string> = { kernel: 'linux-image-amd64' };
+
+export class DebianBackend implements DistroBackend {
+  readonly name = 'debian';
+  readonly family = 'debian' as const;
+  readonly release: string;
+
+  constructor(release?: string) {
+    const info = findDistro('debian');
+    const r = release ?? info?.releases[0] ?? 'bookworm';
+    this.release = RELEASE_NAMES[r] ?? r;
+  }
+
+  readonly grub: GrubTools = {
+    mkimage: 'grub-mkimage',
+    mkconfig: 'grub-mkconfig',
+    install: 'grub-install',
+    libDir: '/usr/lib/grub',
+    configPath: '/boot/grub/grub.cfg',
+    defaultsFile: '/etc/default/grub',
+  };
+
+  hostTools(): string[] {
+    return ['mmdebstrap', 'unshare', 'flock', 'chroot', 'mount', 'umount'];
+  }
+
+  kernelPackage(kernel: string | undefined): string | undefined {
+    return kernel ? (KERNEL_ALIASES[kernel] ?? kernel) : undefined;
+  }
+
+  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    const out: string[] = [];
+    const kernel = this.kernelPackage(req.kernel);
+    if (kernel) out.push(kernel);
+    if (req.boot !== 'none') {
+      // grub-*-bin: the modules and grub-mkimage, without the postinst that runs grub-install on
+      // the host's disks; grub2-common: grub-mkconfig and the /etc/grub.d scripts
+      out.push(req.boot === 'efi' ? 'grub-efi-amd64-bin' : 'grub-pc-bin', 'grub2-common');
+      if (req.boot === 'efi' && req.packages.includes('shim-signed')) out.push('grub-efi-amd64-signed');
+      // an initramfs generator for the kernel (one the config chose wins)
+      if (!req.packages.some((p) => p === 'dracut' || p === 'initramfs-tools' || p === 'tiny-initramfs')) out.push('initramfs-tools');
+    }
+    return out;
+  }
+
+  async install(req: InstallRequest): Promise<void> {
+    const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    const sources = sourceLines(req.repos, this.release);
+    mkdirSync(req.cacheDir, { recursive: true });
+    const args = mmdebstrapArgs({
+      root: req.root,
+      release: this.release,
+      packages,
+      sources,
+      cacheDir: req.cacheDir,
+      dpkgFilters: dpkgFilters(req.sc),
+      preseedFiles: [
+        // zstd is fast to make and to unpack; one initramfs, built once by the kernel's postinst
+        { path: '/etc/initramfs-tools/conf.d/kiln.conf', content: 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n' },
+      ],
+      eatmydata: true,
+    });
+    const lock = join(req.cacheDir, '.kiln-lock');
+    const busy = await run('flock', ['--nonblock', lock, 'true'], { allowFailure: true });
+    if (busy.code !== 0) info(`waiting for the package cache ${req.cacheDir} (another build is using it)`);
+    info(`installing ${packages.length} packages and their dependencies from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
+    const progress = new PackageProgress();
+    const errors: string[] = [];
+    try {
+      // flock holds the cache for the whole call; unshare gives mmdebstrap (and the bind mount of
+      // the cache) a private mount namespace, so nothing outlives it even if it is killed
+      await run('flock', [lock, 'unshare', '--mount', '--propagation', 'private', '--', 'mmdebstrap', ...args], {
+        captureStdout: false,
+        onLine: (line) => {
+          if (line.startsWith('E:')) errors.push(line);
+          if (progress.feed(line)) req.onProgress?.(progress.done, progress.total);
+        },
+      });
+    } catch (e) {
+      const missing = missingPackages(errors);
+      if (missing.length) {
+        throw new KilnError(
+          `package${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}`,
+          ExitCode.BuildFailed,
+          [
+            `searched (${this.release}): ${sources.join(' | ')}`,
+            `check the names in PackageLists/Packages of SystemConfig "${req.sc.Name}" (apt-cache search NAME on a Debian ${this.release} host), or add the repository that has them to PackageRepos`,
+          ],
+        );
+      }
+      if (e instanceof CommandError) throw e;
+      throw e;
+    } finally {
+      endProgress();
+    }
+  }
+
+  async manifest(root: string): Promise<InstalledPackage[]> {
+    const r = await run('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n']);
+    return r.stdout
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .filter((f) => f[0]?.startsWith('ii'))
+      .map(([, name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async kernels(root: string): Promise<string[]> {
+    const boot = join(root, 'boot');
+    if (!existsSync(boot)) return [];
+    return readdirSync(boot)
+      .filter((f) => f.startsWith('vmlinuz-'))
+      .map((f) => f.slice('vmlinuz-'.length))
+      .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  }
+
+  async updateInitramfs(_root: string, chroot: ChrootFn): Promise<void> {
+    await chroot(['update-initramfs', '-u', '-k', 'all']);
+  }
+
+  async finalize(root: string, sc: SystemConfig, chroot: ChrootFn): Promise<void> {
+    if (sc.RemoveRpmDb) {
+      await chroot(['sh', '-c', 'rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/lib/dpkg/*-old /var/cache/debconf/*-old']);
+    }
+    void root;
+  }
+
+  /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */
+  async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
+    const dest = join(root, 'var/cache/apt/archives');
+    mkdirSync(dest, { recursive: true });
+    const wanted = new Set(installed.map((p) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`));
+    let n = 0;
+    for (const f of readdirSync(cacheDir)) {
+      if (wanted.has(f)) {
+        await copyFile(join(cacheDir, f), join(dest, f));
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function dedupe(list: string[]): string[] {
+  return [...new Set(list)];
+}

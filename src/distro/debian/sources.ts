@@ -1,0 +1,71 @@
+/**
+ * Where packages come from: the config's PackageRepos as apt source lines, or, when it lists none,
+ * the host's Debian mirror (read from the host's apt sources) for the release, its -updates suite
+ * and the security archive.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PackageRepo } from '../../config/model.js';
+
+export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+export const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
+
+/** One apt source line per repository ("deb [opts] URI SUITE COMPONENTS"). */
+export function repoLines(repos: readonly PackageRepo[], release: string): string[] {
+  return repos.map((r) => {
+    const opts: string[] = [];
+    if (r.SignedBy) opts.push(`signed-by=${r.SignedBy}`);
+    if (r.GPGCheck === false && !r.SignedBy) opts.push('trusted=yes');
+    const components = r.Components?.length ? r.Components : ['main'];
+    return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${r.BaseUrl} ${r.Suite ?? release} ${components.join(' ')}`;
+  });
+}
+
+/** The default sources for `release`: the mirror (from the host when it names one), updates, security. */
+export function defaultLines(release: string, hostMirror = DEFAULT_MIRROR, hostSecurity = DEFAULT_SECURITY): string[] {
+  return [
+    `deb ${hostMirror} ${release} main`,
+    `deb ${hostMirror} ${release}-updates main`,
+    `deb ${hostSecurity} ${release}-security main`,
+  ];
+}
+
+/** URIs of Debian archives in apt sources text (one-line or deb822 format). */
+export function debianUris(text: string): { mirror?: string; security?: string } {
+  const uris: string[] = [];
+  for (const line of text.split('\n')) {
+    const one = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/.exec(line);
+    if (one?.[1]) uris.push(one[1]);
+    const d822 = /^\s*URIs:\s*(.+)$/i.exec(line);
+    if (d822?.[1]) uris.push(...d822[1].trim().split(/\s+/));
+  }
+  const clean = (u: string) => u.replace(/\/+$/, '');
+  const mirror = uris.map(clean).find((u) => /\/debian$/.test(u));
+  const security = uris.map(clean).find((u) => /\/debian-security$/.test(u));
+  return { ...(mirror ? { mirror } : {}), ...(security ? { security } : {}) };
+}
+
+/** Read the host's apt sources; Debian mirror URIs found there replace deb.debian.org. */
+export function hostDebianUris(): { mirror?: string; security?: string } {
+  const texts: string[] = [];
+  try {
+    texts.push(readFileSync('/etc/apt/sources.list', 'utf8'));
+  } catch {
+    // not every host has the one-line file
+  }
+  try {
+    for (const f of readdirSync('/etc/apt/sources.list.d')) {
+      if (f.endsWith('.list') || f.endsWith('.sources')) texts.push(readFileSync(join('/etc/apt/sources.list.d', f), 'utf8'));
+    }
+  } catch {
+    // not a Debian-family host: the defaults apply
+  }
+  return debianUris(texts.join('\n'));
+}
+
+export function sourceLines(repos: readonly PackageRepo[], release: string): string[] {
+  const installRepos = repos.filter((r) => r.Install !== false);
+  if (installRepos.length) return repoLines(installRepos, release);
+  const host = hostDebianUris();
+  return defaultLines(release, host.mirror, host.security);
+}
