@@ -18,7 +18,7 @@ import { networksStep } from './steps/networks.js';
 import { packageCacheStep } from './steps/package-cache.js';
 import { selinuxStep } from './steps/selinux.js';
 import { usersStep } from './steps/users.js';
-import { info } from '../core/log.js';
+import { logToFile } from '../core/log.js';
 import type { SystemContext, SystemStep } from './types.js';
 
 export type { SystemContext, SystemStep } from './types.js';
@@ -45,7 +45,7 @@ export const systemSteps: SystemStep[] = [
 export async function applySystemConfig(ctx: SystemContext, steps: readonly SystemStep[] = systemSteps): Promise<void> {
   for (const step of steps) {
     if (!step.applies(ctx)) continue;
-    info(`system: ${step.name}`);
+    logToFile(`system: ${step.name}`);
     await step.run(ctx);
   }
 }

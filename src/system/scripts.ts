@@ -1,6 +1,7 @@
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { KilnError } from '../core/errors.js';
+import { formatCommand } from '../core/exec.js';
 import { info } from '../core/log.js';
 import { splitArgs } from './render/args.js';
 import { resolveInRoot } from './paths.js';
@@ -40,7 +41,7 @@ export async function runScripts(ctx: SystemContext, which: ScriptPhase): Promis
         throw new KilnError(`${where}.Path: cannot read script '${s.Path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
       await chmod(join(dirHost, name), 0o755);
-      info(`${which}: ${s.Path}${args.length ? ' ' + args.join(' ') : ''}`);
+      info(`${which}: ${formatCommand(s.Path, args)}`);
       const r = await ctx.chroot([`${dirImage}/${name}`, ...args], { allowFailure: true });
       if (r.code !== 0) {
         throw new KilnError(

@@ -1,14 +1,13 @@
 import { chown, mkdir, chmod, readFile } from 'node:fs/promises';
 import { KilnError } from '../../core/errors.js';
 import type { User } from '../../config/model.js';
-import { sha512Crypt } from '../password.js';
 import { existsInRoot, readInRoot, resolveInRoot, writeInRoot } from '../paths.js';
 import { chageArgs, looksLikePublicKey, parseGroup, parsePasswd, renderAuthorizedKeys, userArgs } from '../render/users.js';
 import { configPath, located } from '../where.js';
 import type { SystemContext, SystemStep } from '../types.js';
 
 /**
- * Users: account (useradd/usermod), password (SHA-512 crypt, set with chpasswd -e on stdin),
+ * Users: account (useradd/usermod), password (SHA-512 crypt via chpasswd, on stdin),
  * expiry (chage), SSH keys (~/.ssh/authorized_keys, 700/600, owned by the user).
  * Root is locked unless the config gives it a password: an image never ships a usable empty root login.
  */
@@ -52,14 +51,23 @@ async function checkGroups(ctx: SystemContext, u: User, where: string): Promise<
   }
 }
 
+/**
+ * Clear passwords are hashed with SHA-512 crypt by the image's own chpasswd (--crypt-method SHA512;
+ * Debian's PAM default would be yescrypt), reading "user:password" on stdin: the password is never in
+ * argv or the build log, and only its $6$ hash lands in /etc/shadow.
+ */
 async function setPassword(ctx: SystemContext, u: User, where: string): Promise<void> {
   if (!u.Password) return;
-  const hash = u.PasswordHashed ? u.Password : await sha512Crypt(u.Password, where);
-  if (u.PasswordHashed && !/^\$[0-9a-z]+\$/.test(hash)) {
+  if (/[\n\r]/.test(u.Password)) throw new KilnError(`${where}.Password must be a single line`);
+  if (u.PasswordHashed && !/^\$[0-9a-z]+\$/.test(u.Password)) {
     throw new KilnError(`${where}.Password: PasswordHashed is true but the value is not a crypt hash; generate one with \`openssl passwd -6\``);
   }
-  // user:hash on stdin: the hash never appears in argv or the log.
-  await chrootOrExplain(ctx, ['chpasswd', '--encrypted'], `${where}: setting the password of '${u.Name}'`, `${u.Name}:${hash}\n`);
+  const argv = u.PasswordHashed ? ['chpasswd', '--encrypted'] : ['chpasswd', '--crypt-method', 'SHA512'];
+  await chrootOrExplain(ctx, argv, `${where}: setting the password of '${u.Name}'`, `${u.Name}:${u.Password}\n`);
+  if (!u.PasswordHashed) {
+    const entry = ((await readInRoot(ctx.root, '/etc/shadow')) ?? '').split('\n').find((l) => l.startsWith(`${u.Name}:`));
+    if (!entry?.split(':')[1]?.startsWith('$6$')) throw new KilnError(`${where}: chpasswd did not store a SHA-512 crypt hash for '${u.Name}'`);
+  }
 }
 
 async function installKeys(ctx: SystemContext, u: User, where: string): Promise<void> {
