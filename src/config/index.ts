@@ -1,31 +1,71 @@
 /**
  * Public API of the config layer (contract used by build/, iso/, roast/).
- * Implementation owner: the config/validator work (issue 2).
  */
-import { KilnError } from '../core/errors.js';
-import type { AdditionalFile, LoadedConfig, SystemConfig } from './model.js';
+import { warn } from '../core/log.js';
+import { packageName } from '../distro/rules/index.js';
+import { ConfigInvalidError } from './findings.js';
+import type { AdditionalFile, FileConfig, LoadedConfig, SystemConfig } from './model.js';
+import { readPackageList } from './packagelists.js';
+import { withAbsolutePaths } from './paths.js';
+import { configName, validateConfigFile, type ValidateOptions } from './validate.js';
 
 export type { LoadedConfig } from './model.js';
+export type { Finding } from './findings.js';
+export { ConfigInvalidError, formatFinding } from './findings.js';
+export { validateConfigFile, validateConfigText, type ValidationResult } from './validate.js';
+export { schemaDocument } from './schema.js';
+export * from './defaults.js';
 
-export interface LoadOptions {
-  /** Resolve relative paths against this directory instead of the config file's directory. */
-  baseDir?: string;
+export type LoadOptions = ValidateOptions;
+
+/**
+ * Read (JSON or YAML), check the schema and the semantic rules, resolve relative paths.
+ * Throws ConfigInvalidError (exit code 1) listing every finding when the config is invalid,
+ * UsageError (exit code 2) when the file cannot be read. Warnings are logged.
+ */
+export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+  const result = validateConfigFile(file, opts);
+  if (!result.valid || !result.config) throw new ConfigInvalidError(file, result.findings);
+  for (const f of result.findings) warn(`${file}: ${f.path ? `${f.path}: ` : ''}${f.message}`);
+  return {
+    file: result.file,
+    baseDir: result.baseDir,
+    name: configName(result.file),
+    config: withAbsolutePaths(result.config, result.baseDir),
+  };
 }
 
 /**
- * Read (JSON or YAML), resolve relative paths, check the schema and the semantic rules.
- * Throws ConfigInvalidError (exit code 1) listing every finding when the config is invalid.
+ * Union of PackageLists (in order) and Packages, de-duplicated by package name, first occurrence
+ * wins. The kernel (KernelOptions) is not included. Expects absolute paths (a loaded config).
  */
-export async function loadConfig(_file: string, _opts: LoadOptions = {}): Promise<LoadedConfig> {
-  throw new KilnError('config loading is not yet implemented');
-}
-
-/** Union of PackageLists (in order) and Packages, de-duplicated, first occurrence wins. Kernel not included. */
-export async function collectPackages(_sc: SystemConfig): Promise<string[]> {
-  throw new KilnError('not yet implemented');
+export async function collectPackages(sc: SystemConfig): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const add = (entry: string) => {
+    const name = packageName(entry);
+    if (seen.has(name)) return;
+    seen.add(name);
+    out.push(entry.trim());
+  };
+  for (const list of sc.PackageLists ?? []) {
+    const read = readPackageList(list);
+    if (read.findings.length > 0) throw new ConfigInvalidError(list, read.findings);
+    read.packages.forEach(add);
+  }
+  (sc.Packages ?? []).forEach(add);
+  return out;
 }
 
 /** AdditionalFiles flattened to one entry per destination. */
-export function additionalFiles(_sc: SystemConfig): AdditionalFile[] {
-  throw new KilnError('not yet implemented');
+export function additionalFiles(sc: SystemConfig): AdditionalFile[] {
+  const out: AdditionalFile[] = [];
+  for (const [source, target] of Object.entries(sc.AdditionalFiles ?? {})) {
+    const list: (string | FileConfig)[] = Array.isArray(target) ? target : [target];
+    for (const t of list) {
+      if (typeof t === 'string') out.push({ source, destination: t });
+      else out.push({ source, destination: t.Path, ...(t.Permissions !== undefined ? { permissions: parseInt(t.Permissions, 8) } : {}) });
+    }
+  }
+  return out;
 }

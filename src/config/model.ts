@@ -53,6 +53,8 @@ export interface Disk {
   PartitionTableType?: PartitionTableType;
   /** MiB */
   MaxSize?: number;
+  /** Logical sector size: 0 (= 512), 512 or 4096. */
+  BlockSize?: number;
   TargetDisk?: TargetDisk;
   Artifacts?: Artifact[];
   Partitions?: Partition[];
@@ -66,6 +68,8 @@ export interface PartitionSetting {
   MountIdentifier?: MountIdentifier;
   RdiffBaseImage?: string;
   OverlayBaseImage?: string;
+  /** Upstream parser field. */
+  RemoveDocs?: boolean;
 }
 
 export interface FileConfig {
@@ -82,7 +86,7 @@ export interface Script {
 }
 
 export interface Network {
-  BootProto?: 'dhcp' | 'static' | string;
+  BootProto?: 'dhcp' | 'static';
   GateWay?: string;
   Ip?: string;
   NetMask?: string;

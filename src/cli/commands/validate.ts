@@ -1,11 +1,74 @@
 import type { Command } from 'commander';
-import { KilnError } from '../../core/errors.js';
+import { formatFinding, validateConfigFile, type ValidationResult } from '../../config/index.js';
+import { ExitCode, KilnError } from '../../core/errors.js';
+
+const HELP = `
+Checks the whole image-config format (Azure Linux imageconfig JSON, or YAML, plus Kiln's Distro
+and Debian PackageRepos extensions): JSON syntax (with line and column), field names and types,
+and the semantic rules (partition layout, mount points, boot type, kernel, packages, users,
+referenced files). Every problem is reported at once, each with file, JSON path
+(e.g. SystemConfigs[0].Users[1].UID), line:column and a hint.
+
+Relative paths in the config (package lists, scripts, additional files, SSH keys) are resolved
+against the config file's directory, or against --base-dir.
+
+Examples:
+  kiln validate imageconfigs/debian-efi.json
+  kiln validate --json imageconfigs/*.json
+  imageconfigvalidator --base-dir ../shared/reference/azurelinux/imageconfigs core-efi.json
+
+Exit codes (validate):
+  0  every config is valid (warnings may be printed)
+  1  at least one config is invalid
+  2  usage error: no config given, unknown option, or a config file that does not exist / cannot be read`;
+
+interface Options {
+  json?: boolean;
+  baseDir?: string;
+}
 
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('validate (not yet implemented)')
-    .action(() => {
-      throw new KilnError('`kiln validate` is not yet implemented');
+    .description('check image config files and report every problem (alias: imageconfigvalidator)')
+    .argument('<config...>', 'image config files (.json, .yaml, .yml)')
+    .option('--json', 'print findings as JSON on stdout: [{file, valid, findings: [{file, path, line, column, severity, message, hint}]}]')
+    .option('--base-dir <dir>', "resolve relative paths against DIR instead of each config file's directory")
+    .addHelpText('after', HELP)
+    .action((configs: string[], opts: Options) => {
+      process.exitCode = runValidate(configs, opts);
     });
+}
+
+/** Validate each file; the worst outcome decides the exit code (usage > invalid > ok). */
+export function runValidate(configs: string[], opts: Options): number {
+  const results: ValidationResult[] = [];
+  const unreadable: { file: string; message: string }[] = [];
+  for (const file of configs) {
+    try {
+      results.push(validateConfigFile(file, opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}));
+    } catch (e) {
+      if (!(e instanceof KilnError)) throw e;
+      unreadable.push({ file, message: e.message });
+    }
+  }
+  if (opts.json) {
+    const out = [
+      ...results.map((r) => ({ file: r.file, valid: r.valid, findings: r.findings })),
+      ...unreadable.map((u) => ({ file: u.file, valid: false, error: u.message })),
+    ];
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  } else {
+    for (const r of results) {
+      for (const f of r.findings) process.stderr.write(formatFinding(f) + '\n');
+      const errors = r.findings.filter((f) => f.severity === 'error').length;
+      const warnings = r.findings.length - errors;
+      const extra = warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
+      if (r.valid) process.stdout.write(`${r.file}: valid${extra}\n`);
+      else process.stderr.write(`${r.file}: invalid, ${errors} error${errors === 1 ? '' : 's'}${extra}\n`);
+    }
+    for (const u of unreadable) process.stderr.write(`error: ${u.message}\n`);
+  }
+  if (unreadable.length > 0) return ExitCode.Usage;
+  return results.every((r) => r.valid) ? ExitCode.Ok : ExitCode.InvalidConfig;
 }

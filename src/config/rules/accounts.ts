@@ -1,0 +1,55 @@
+/** Users and groups: names, ID ranges, uniqueness, password form. */
+import type { SystemConfig } from '../model.js';
+import type { Segment } from '../findings.js';
+import type { RuleContext } from './context.js';
+
+const MAX_ID = 60000;
+const NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+
+export function checkAccounts(ctx: RuleContext): void {
+  ctx.config.SystemConfigs.forEach((sc, i) => {
+    checkUsers(ctx, sc, ['SystemConfigs', i]);
+    checkGroups(ctx, sc, ['SystemConfigs', i]);
+  });
+}
+
+function checkUsers(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  const names = new Set<string>();
+  const uids = new Map<number, string>();
+  (sc.Users ?? []).forEach((u, i) => {
+    const here: Segment[] = [...at, 'Users', i];
+    if (!NAME.test(u.Name)) {
+      ctx.report([...here, 'Name'], `"${u.Name}" is not a valid user name`, 'start with a letter or "_", then letters, digits, "_", "." or "-" (at most 32 characters)');
+    }
+    if (names.has(u.Name)) ctx.report([...here, 'Name'], `user "${u.Name}" is defined twice`, 'merge the two entries');
+    names.add(u.Name);
+    if (u.UID !== undefined) {
+      const uid = Number(u.UID);
+      if (uid > MAX_ID) {
+        ctx.report([...here, 'UID'], `UID ${u.UID} is out of range`, `use a UID between 0 and ${MAX_ID}`);
+      } else if (u.Name === 'root' && uid !== 0) {
+        ctx.report([...here, 'UID'], `root must have UID 0, not ${u.UID}`, 'remove the UID from root');
+      } else if (uids.has(uid)) {
+        ctx.report([...here, 'UID'], `UID ${u.UID} is already used by "${uids.get(uid)}"`, 'give each user its own UID');
+      }
+      uids.set(uid, u.Name);
+    }
+    if (u.PasswordHashed && u.Password !== undefined && !/^\$[0-9a-z]+\$/.test(u.Password)) {
+      ctx.report([...here, 'Password'], 'PasswordHashed is true but Password is not a crypt(3) hash', 'generate one with `openssl passwd -6`, or set "PasswordHashed": false');
+    }
+    if (u.HomeDirectory !== undefined && !u.HomeDirectory.startsWith('/')) {
+      ctx.report([...here, 'HomeDirectory'], `home directory "${u.HomeDirectory}" is not absolute`, `use "/${u.HomeDirectory}"`);
+    }
+  });
+}
+
+function checkGroups(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  const names = new Set<string>();
+  (sc.Groups ?? []).forEach((g, i) => {
+    const here: Segment[] = [...at, 'Groups', i];
+    if (!NAME.test(g.Name)) ctx.report([...here, 'Name'], `"${g.Name}" is not a valid group name`, 'use letters, digits, "_", "." or "-", starting with a letter or "_"');
+    if (names.has(g.Name)) ctx.report([...here, 'Name'], `group "${g.Name}" is defined twice`, 'merge the two entries');
+    names.add(g.Name);
+    if (g.GID !== undefined && Number(g.GID) > MAX_ID) ctx.report([...here, 'GID'], `GID ${g.GID} is out of range`, `use a GID between 0 and ${MAX_ID}`);
+  });
+}

@@ -1,0 +1,11 @@
+/** The semantic rules, in the order their findings are most useful to read. */
+import { checkAccounts } from './accounts.js';
+import type { Rule } from './context.js';
+import { checkDisks } from './disks.js';
+import { checkFiles } from './files.js';
+import { checkNetworkAndRepos } from './network.js';
+import { checkPackages } from './packages.js';
+import { checkSystemConfigs } from './system.js';
+
+export const RULES: readonly Rule[] = [checkDisks, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos];
+export type { RuleContext } from './context.js';

@@ -1,0 +1,131 @@
+/**
+ * SystemConfig-level rules: default selection, host name, packages present, kernel options,
+ * partition settings against the disk layout, boot type against partition flags, kickstart.
+ */
+import type { Partition, SystemConfig } from '../model.js';
+import type { Segment } from '../findings.js';
+import { didYouMean } from '../suggest.js';
+import { allPartitions, hasPartitions, type RuleContext } from './context.js';
+
+export function checkSystemConfigs(ctx: RuleContext): void {
+  const scs = ctx.config.SystemConfigs;
+  const defaults = scs.map((sc, i) => ({ sc, i })).filter(({ sc }) => sc.IsDefault);
+  for (const { i } of defaults.slice(1)) {
+    ctx.report(['SystemConfigs', i, 'IsDefault'], 'more than one SystemConfig has "IsDefault": true', 'mark exactly one SystemConfig as default');
+  }
+  scs.forEach((sc, i) => checkSystemConfig(ctx, sc, ['SystemConfigs', i]));
+}
+
+function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  if (sc.Hostname !== undefined && sc.Hostname !== '' && !isHostname(sc.Hostname)) {
+    ctx.report([...at, 'Hostname'], `"${sc.Hostname}" is not a valid host name`, 'use letters, digits and "-" in dot-separated labels of 1-63 characters (no "_")');
+  }
+  if ((sc.PackageLists ?? []).length === 0 && (sc.Packages ?? []).length === 0) {
+    ctx.report(at, 'no packages: the SystemConfig has neither PackageLists nor Packages', 'add "PackageLists": ["packagelists/....json"] or "Packages": [...]');
+  }
+  checkKernelOptions(ctx, sc, at);
+  checkPartitionSettings(ctx, sc, at);
+  checkBoot(ctx, sc, at);
+  if (sc.KernelCommandLine?.ExtraCommandLine?.includes('`')) {
+    ctx.report([...at, 'KernelCommandLine', 'ExtraCommandLine'], 'the "`" character is reserved and may not be used', 'remove the backtick(s)');
+  }
+  if (sc.IsKickStartBoot && ((ctx.config.Disks ?? []).length > 0 || (sc.PartitionSettings ?? []).length > 0)) {
+    const where = (sc.PartitionSettings ?? []).length > 0 ? [...at, 'PartitionSettings'] : ['Disks'];
+    ctx.report(where, 'a kickstart installation (IsKickStartBoot) takes its partitioning from the PreInstallScripts, so the config must not define Disks or PartitionSettings', 'remove Disks and PartitionSettings, or set "IsKickStartBoot": false');
+  }
+  if ((sc.PreInstallScripts ?? []).length > 0 && !sc.IsKickStartBoot) {
+    ctx.report([...at, 'PreInstallScripts'], 'PreInstallScripts run only for kickstart installations; they are ignored here', 'set "IsKickStartBoot": true, or use PostInstallScripts', 'warning');
+  }
+  if (sc.Encryption?.Enable && (sc.PartitionSettings ?? []).length > 0 && !(sc.PartitionSettings ?? []).some((s) => s.MountPoint === '/')) {
+    ctx.report([...at, 'Encryption', 'Enable'], 'Encryption needs a partition mounted at "/"', 'add a PartitionSetting with "MountPoint": "/"');
+  }
+}
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+export function isHostname(name: string): boolean {
+  if (name.length > 253) return false;
+  return name.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
+}
+
+function checkKernelOptions(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  const opts = sc.KernelOptions ?? {};
+  const rules = ctx.rules(sc);
+  const needsKernel = (sc.PartitionSettings ?? []).length > 0 || (hasPartitions(ctx.config) && !sc.IsKickStartBoot);
+  if (needsKernel && opts['default'] === undefined) {
+    const typo = Object.keys(opts).find((k) => !k.startsWith('_') && didYouMean(k, ['default']));
+    ctx.report(
+      [...at, 'KernelOptions'],
+      'a disk image needs a default kernel: KernelOptions has no "default" key',
+      typo ? `rename "${typo}" to "default"` : `add "KernelOptions": {"default": "${rules.defaultKernel}"} (kernels never go in package lists)`,
+    );
+  }
+  for (const [key, value] of Object.entries(opts)) {
+    if (key.startsWith('_')) continue; // comments
+    if (value.trim() === '') {
+      ctx.report([...at, 'KernelOptions', key], `kernel option "${key}" names no package`, `name the kernel package, e.g. "${rules.defaultKernel}"`);
+    } else if (!rules.isKernelPackage(value)) {
+      ctx.report([...at, 'KernelOptions', key], `"${value}" is not a known ${rules.family === 'debian' ? 'Debian' : 'RPM'} kernel package`, `the usual kernel is "${rules.defaultKernel}"`, 'warning');
+    }
+  }
+}
+
+function checkPartitionSettings(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  const settings = sc.PartitionSettings ?? [];
+  const partitions = new Map(allPartitions(ctx.config).map((x) => [x.p.ID, x] as const));
+  const mounted = new Map<string, number>();
+  const ids = new Set<string>();
+  settings.forEach((s, i) => {
+    const here: Segment[] = [...at, 'PartitionSettings', i];
+    const part = partitions.get(s.ID);
+    if (!part) {
+      const known = [...partitions.keys()];
+      ctx.report([...here, 'ID'], `no partition has ID "${s.ID}"`, didYouMean(s.ID, known) ?? (known.length ? `partition IDs: ${known.join(', ')}` : 'define the partition in Disks[].Partitions'));
+    }
+    if (ids.has(s.ID)) ctx.report([...here, 'ID'], `partition "${s.ID}" has two PartitionSettings`, 'merge them into one entry');
+    ids.add(s.ID);
+    const mp = s.MountPoint ?? '';
+    if (mp !== '') {
+      if (!mp.startsWith('/')) ctx.report([...here, 'MountPoint'], `mount point "${mp}" is not absolute`, `use "/${mp}"`);
+      if (mounted.has(mp)) ctx.report([...here, 'MountPoint'], `mount point "${mp}" is used twice`, 'mount each path from one partition only');
+      mounted.set(mp, i);
+      if (part?.p.FsType === 'linux-swap') ctx.report([...here, 'MountPoint'], 'a swap partition is not mounted', 'use "MountPoint": ""');
+    }
+    if (s.MountIdentifier === 'partlabel' && part) checkPartlabel(ctx, part.p, part.disk.PartitionTableType, [...here, 'MountIdentifier']);
+    if (s.RdiffBaseImage !== undefined && s.OverlayBaseImage !== undefined) {
+      ctx.report([...here, 'OverlayBaseImage'], 'RdiffBaseImage and OverlayBaseImage are alternatives', 'choose one diff algorithm');
+    }
+  });
+  const isDiskImage = hasPartitions(ctx.config) && !sc.IsKickStartBoot;
+  if (isDiskImage && settings.length === 0) {
+    ctx.report(at, 'the disk has Partitions but this SystemConfig has no PartitionSettings, so nothing is mounted at "/"', 'add "PartitionSettings" with one entry "MountPoint": "/"');
+  } else if (settings.length > 0 && !mounted.has('/')) {
+    ctx.report([...at, 'PartitionSettings'], 'no partition is mounted at "/"', 'set "MountPoint": "/" on the root partition\'s setting');
+  }
+}
+
+function checkPartlabel(ctx: RuleContext, p: Partition, table: string | undefined, at: Segment[]): void {
+  if (table === 'mbr') ctx.report(at, '"partlabel" needs a GPT disk; MBR partitions have no labels', 'use "partuuid" or "uuid", or a GPT disk');
+  if (!p.Name) ctx.report(at, `"partlabel" needs a Name on partition "${p.ID}"`, `add "Name": "${p.ID}" to the partition`);
+}
+
+function checkBoot(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  if (sc.IsKickStartBoot || !hasPartitions(ctx.config)) return;
+  const boot = sc.BootType ?? '';
+  for (const { p, at: pat } of allPartitions(ctx.config)) {
+    if (p.Flags?.includes('esp') && boot !== 'efi') {
+      ctx.report([...pat, 'Flags'], `an "esp" partition needs "BootType": "efi" (SystemConfig "${sc.Name}" has ${boot ? `"${boot}"` : 'none'})`, 'set "BootType": "efi" on the SystemConfig, or use a "grub"/"bios_grub" flag for legacy boot');
+    }
+  }
+  const parts = allPartitions(ctx.config);
+  if (boot === 'efi' && !parts.some(({ p }) => p.Flags?.includes('esp'))) {
+    ctx.report([...at, 'BootType'], 'EFI boot needs an EFI system partition: no partition has the "esp" flag', 'add a FAT32 partition with "Flags": ["esp", "boot"]');
+  }
+  if (boot === 'legacy') {
+    for (const [di, disk] of (ctx.config.Disks ?? []).entries()) {
+      if (disk.PartitionTableType !== 'gpt' || !(disk.Partitions ?? []).length) continue;
+      if (!(disk.Partitions ?? []).some((p) => p.Flags?.some((f) => f === 'bios_grub' || f === 'grub'))) {
+        ctx.report(['Disks', di, 'Partitions'], 'legacy (BIOS) boot on a GPT disk needs a partition with the "bios_grub" (or "grub") flag', 'add a small partition (1-8 MiB) with "Flags": ["bios_grub"]');
+      }
+    }
+  }
+}

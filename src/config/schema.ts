@@ -1,0 +1,280 @@
+/**
+ * The image-config format as a JSON Schema (TypeBox): the source of truth for the shape of a
+ * config. Ajv checks documents against it (config/schema-check.ts), `kiln schema` prints it, and
+ * schema/kiln-imageconfig.schema.json is its committed copy (a unit test keeps them equal).
+ * model.ts keeps the hand-written interfaces other modules import; the type assertions at the
+ * bottom fail compilation if the two ever disagree.
+ *
+ * Objects are closed (unknown keys are errors, because a misspelt key silently does nothing),
+ * except that keys starting with "_" are comments everywhere, as upstream's KernelOptions allows.
+ */
+import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import type * as M from './model.js';
+
+/** Closed object that still accepts "_comment"-style keys. */
+function Obj<T extends TProperties>(properties: T, options: ObjectOptions = {}) {
+  return Type.Object(properties, { additionalProperties: false, patternProperties: { '^_': {} }, ...options });
+}
+const Enum = <const T extends readonly string[]>(values: T, description: string) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
+const Str = (description: string, options: object = {}) => Type.String({ description, ...options });
+const Bool = (description: string) => Type.Boolean({ description });
+const Opt = <T extends TSchema>(schema: T) => Type.Optional(schema);
+
+export const PARTITION_TYPE_UUIDS = {
+  linux: '0fc63daf-8483-4772-8e79-3d69d8477de4',
+  esp: 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b',
+  xbootldr: 'bc13c2ff-59e6-4262-a352-b275fd6f7172',
+  'linux-root-amd64': '4f68bce3-e8cd-4db1-96e7-fbcaf984b709',
+  'linux-swap': '0657fd6d-a4ab-43c4-84e5-0933c84b4f4f',
+  'linux-home': '933ac7e1-2eb4-4f13-b844-0e14e2aef915',
+  'linux-srv': '3b8f8425-20e0-4f3b-907f-1a25a76f98e8',
+  'linux-var': '4d21b016-b534-45c2-a9fb-5c16e091fd2d',
+  'linux-tmp': '7ec6f557-3bc5-4aca-b293-16ef5df639d1',
+  'linux-lvm': 'e6d6d379-f507-44c2-a23c-238f2a3df928',
+  'linux-raid': 'a19d880f-05fc-4d3b-a006-743f0f84911e',
+  'linux-luks': 'ca7d7ccb-63ed-4c53-861c-1742536059cc',
+  'linux-dm-crypt': '7ffec5c9-2d00-49b7-8941-3ea10a5586b7',
+} as const;
+const PARTITION_TYPE_NAMES = Object.keys(PARTITION_TYPE_UUIDS) as (keyof typeof PARTITION_TYPE_UUIDS)[];
+
+export const FS_TYPES = ['fat32', 'fat16', 'vfat', 'ext2', 'ext3', 'ext4', 'xfs', 'linux-swap'] as const;
+export const FAT_FS_TYPES: readonly string[] = ['fat32', 'fat16', 'vfat'];
+export const ARTIFACT_TYPES = [
+  'vhd', 'vhd-fixed', 'vhdx', 'qcow2', 'raw', 'vmdk', 'ova', 'ext4', 'diff', 'rdiff', 'squashfs', 'erofs', 'initrd', 'iso',
+] as const;
+export const COMPRESSIONS = ['gz', 'xz', 'zst', 'bz2', 'tar.gz', 'tar.xz', 'tar.zst', 'tar.bz2'] as const;
+
+const Artifact = Obj(
+  {
+    Name: Str('Output file name without extension.', { minLength: 1, pattern: '^[^/]+$' }),
+    Type: Opt(Type.String({ enum: [...ARTIFACT_TYPES], description: 'Output format. Absent: a rootfs (directory tree / archive).' })),
+    Compression: Opt(Type.String({ enum: [...COMPRESSIONS], description: 'Compression of the artifact.' })),
+  },
+  { description: 'An output image: name, format and optional compression.' },
+);
+
+const Partition = Obj(
+  {
+    ID: Str('Identifier PartitionSettings refer to.', { minLength: 1 }),
+    Name: Opt(Str('GPT partition name (PARTLABEL); at most 35 ASCII characters.')),
+    Start: Type.Integer({ minimum: 0, description: 'Offset from the start of the disk, MiB.' }),
+    End: Type.Integer({ minimum: 0, description: "Offset from the start of the disk, MiB. 0: up to the next partition's Start, or MaxSize for the last." }),
+    FsType: Enum(FS_TYPES, 'Filesystem created on the partition.'),
+    Flags: Opt(Type.Array(Enum(['esp', 'grub', 'bios_grub', 'boot', 'dmroot'] as const, 'Partition flag.'))),
+    Type: Opt(Type.String({ enum: PARTITION_TYPE_NAMES, description: 'Friendly name of the partition type (instead of TypeUUID).' })),
+    TypeUUID: Opt(Str('Partition type GUID.', { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })),
+    Artifacts: Opt(Type.Array(Artifact, { description: 'Per-partition output images.' })),
+    Grow: Opt(Bool('Grow to fill the free space (kickstart-style unattended installation only).')),
+  },
+  { description: 'A partition: position, filesystem, flags and type.' },
+);
+
+const Disk = Obj(
+  {
+    PartitionTableType: Opt(Enum(['gpt', 'mbr'] as const, 'Partition table type.')),
+    MaxSize: Opt(Type.Integer({ minimum: 0, description: 'Disk size in MiB.' })),
+    BlockSize: Opt(Type.Integer({ enum: [0, 512, 4096], description: 'Logical sector size; 0 means 512.' })),
+    TargetDisk: Opt(
+      Obj(
+        {
+          Type: Enum(['path'] as const, 'Only "path" is supported.'),
+          Value: Str('Device path of the installation target, e.g. /dev/sda.', { minLength: 1 }),
+        },
+        { description: 'Physical disk an unattended ISO installer installs to.' },
+      ),
+    ),
+    Artifacts: Opt(Type.Array(Artifact)),
+    Partitions: Opt(Type.Array(Partition)),
+    RawBinaries: Opt(
+      Type.Array(
+        Obj(
+          {
+            BinPath: Str('File copied byte-for-byte onto the disk (relative to the config file).', { minLength: 1 }),
+            BlockSize: Type.Integer({ minimum: 1, description: 'dd block size in bytes.' }),
+            Seek: Type.Integer({ minimum: 0, description: 'Offset in blocks.' }),
+          },
+          { description: 'A binary written raw onto the disk (e.g. a bootloader).' },
+        ),
+      ),
+    ),
+  },
+  { description: 'A disk: size, partition table, partitions and output artifacts.' },
+);
+
+const PartitionSetting = Obj(
+  {
+    ID: Str('ID of the partition in Disks[].Partitions.', { minLength: 1 }),
+    MountPoint: Opt(Str('Absolute mount point, or "" for an unmounted partition.')),
+    MountOptions: Opt(Str('fstab mount options.')),
+    MountIdentifier: Opt(Enum(['uuid', 'partuuid', 'partlabel'] as const, 'How fstab names the partition (default partuuid).')),
+    RdiffBaseImage: Opt(Str('Base image for an rdiff diff artifact.')),
+    OverlayBaseImage: Opt(Str('Base image for an overlay diff artifact.')),
+    RemoveDocs: Opt(Bool('Remove documentation from this partition (upstream parser field).')),
+  },
+  { description: 'Mount information for one partition.' },
+);
+
+const FileConfig = Obj(
+  {
+    Path: Str('Absolute destination path in the image.', { minLength: 1 }),
+    Permissions: Opt(Str('Octal permissions, e.g. "644".', { pattern: '^0?[0-7]{3,4}$' })),
+  },
+  { description: 'Destination of an additional file with its options.' },
+);
+const AdditionalFileTarget = Type.Union([Type.String(), FileConfig, Type.Array(Type.Union([Type.String(), FileConfig]))], {
+  description: 'Destination: an absolute path, a FileConfig object, or an array of them.',
+});
+
+const Script = Obj(
+  {
+    Path: Str('Script path (relative to the config file).', { minLength: 1 }),
+    Args: Opt(Str('Arguments passed to the script.')),
+  },
+  { description: 'A customization script.' },
+);
+
+const Network = Obj(
+  {
+    BootProto: Opt(Enum(['dhcp', 'static'] as const, 'Address configuration.')),
+    GateWay: Opt(Str('Gateway IP address.')),
+    Ip: Opt(Str('IP address (static).')),
+    NetMask: Opt(Str('Netmask, e.g. 255.255.255.0.')),
+    OnBoot: Opt(Bool('Bring the interface up at boot.')),
+    NameServers: Opt(Type.Array(Type.String(), { description: 'DNS server addresses.' })),
+    Device: Opt(Str('Interface name, e.g. eth0.')),
+  },
+  { description: 'Network interface configuration (kickstart subset).' },
+);
+
+const PackageRepo = Obj(
+  {
+    Name: Str('Repository name.', { minLength: 1 }),
+    BaseUrl: Str('Repository URL.', { minLength: 1 }),
+    Install: Opt(Bool('Also install the repository definition into the image.')),
+    GPGCheck: Opt(Bool('Check package signatures (default true).')),
+    RepoGPGCheck: Opt(Bool('Check repository metadata signature (default true).')),
+    GPGKeys: Opt(Str('Space-separated file:/// key URLs (RPM).')),
+    Suite: Opt(Str('Kiln extension, Debian repositories: suite, e.g. "bookworm".', { minLength: 1 })),
+    Components: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Kiln extension, Debian repositories: components (default ["main"]).' })),
+    SignedBy: Opt(Str('Kiln extension, Debian repositories: keyring file that signs the repository (relative to the config file).', { minLength: 1 })),
+  },
+  { description: 'A package repository.' },
+);
+
+const Group = Obj(
+  {
+    Name: Str('Group name.', { minLength: 1 }),
+    GID: Opt(Str('Group ID as a string, e.g. "1001".', { pattern: '^[0-9]+$' })),
+  },
+  { description: 'A group created in the image.' },
+);
+
+const User = Obj(
+  {
+    Name: Str('User name.', { minLength: 1 }),
+    UID: Opt(Str('User ID as a string, 0-60000, e.g. "1001".', { pattern: '^[0-9]+$' })),
+    PasswordHashed: Opt(Bool('Password is already a crypt(3) hash.')),
+    Password: Opt(Str('Password (plain, or a hash when PasswordHashed).')),
+    PasswordExpiresDays: Opt(Type.Integer({ minimum: -1, maximum: 99999, description: 'Days until the password expires; -1: never.' })),
+    SSHPubKeyPaths: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Public key files (relative to the config file).' })),
+    SSHPubKeys: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Public keys, inline.' })),
+    PrimaryGroup: Opt(Str('Primary group.')),
+    SecondaryGroups: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Supplementary groups.' })),
+    StartupCommand: Opt(Str('Login shell / startup command.')),
+    HomeDirectory: Opt(Str('Home directory (absolute).')),
+  },
+  { description: 'A user created in the image.' },
+);
+
+const KernelCommandLine = Obj(
+  {
+    ImaPolicy: Opt(Type.Array(Enum(['tcb', 'appraise_tcb', 'secure_boot'] as const, 'IMA policy.'))),
+    EnableFIPS: Opt(Bool('Boot in FIPS mode.')),
+    ExtraCommandLine: Opt(Str('Appended to the kernel command line; "`" is not allowed.')),
+    SELinux: Opt(Enum(['enforcing', 'permissive', 'force_enforcing', ''] as const, 'SELinux mode.')),
+    SELinuxPolicy: Opt(Str('SELinux policy package (default: the distribution\'s policy package).')),
+    CGroup: Opt(Enum(['version_one', 'version_two', ''] as const, 'cgroup hierarchy version.')),
+  },
+  { description: 'Kernel command line options.' },
+);
+
+const Distro = Obj(
+  {
+    Name: Type.String({ enum: ['debian', 'azurelinux'], description: 'Distribution (Kiln extension).' }),
+    Release: Opt(Str('Release, e.g. "bookworm" or "12" for Debian, "3.0" for Azure Linux.', { minLength: 1 })),
+  },
+  { description: 'Kiln extension: the distribution this system config builds. Absent: Azure Linux 3.0 (RPM), as upstream.' },
+);
+
+const SystemConfig = Obj(
+  {
+    Name: Str('Name of the system configuration.', { minLength: 1, pattern: '\\S' }),
+    IsDefault: Opt(Bool('The system configuration built by default.')),
+    BootType: Opt(Enum(['efi', 'legacy', 'none', ''] as const, 'Boot firmware type.')),
+    Distro: Opt(Distro),
+    PartitionSettings: Opt(Type.Array(PartitionSetting)),
+    EnableGrubMkconfig: Opt(Bool('Generate grub.cfg with grub-mkconfig (default true).')),
+    EnableSystemdFirstboot: Opt(Bool('Run systemd-firstboot on first boot.')),
+    Hostname: Opt(Str('Host name (DNS name, no underscores).')),
+    PackageLists: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Package list JSON files ({"packages": [...]}), relative to the config file.' })),
+    Packages: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Packages, inline.' })),
+    KernelOptions: Opt(Type.Record(Type.String(), Type.String(), { description: '{"default": "<kernel package>"}; keys starting with "_" are comments.' })),
+    KernelCommandLine: Opt(KernelCommandLine),
+    AdditionalFiles: Opt(Type.Record(Type.String(), AdditionalFileTarget, { description: '"source": destination(s); sources relative to the config file.' })),
+    PreInstallScripts: Opt(Type.Array(Script)),
+    PostInstallScripts: Opt(Type.Array(Script)),
+    FinalizeImageScripts: Opt(Type.Array(Script)),
+    Networks: Opt(Type.Array(Network)),
+    PackageRepos: Opt(Type.Array(PackageRepo)),
+    Groups: Opt(Type.Array(Group)),
+    Users: Opt(Type.Array(User)),
+    Encryption: Opt(Obj({ Enable: Opt(Bool('Encrypt the root partition.')), Password: Opt(Str('Encryption passphrase.')) }, { description: 'Root partition encryption.' })),
+    RemoveRpmDb: Opt(Bool('Remove the RPM database after installation.')),
+    RemoveDocs: Opt(Bool('Remove documentation.')),
+    PreserveTdnfCache: Opt(Bool('Keep the package cache.')),
+    EnableHidepid: Opt(Bool('Mount /proc with hidepid=2.')),
+    DisableRpmDocs: Opt(Bool('Do not install documentation.')),
+    OverrideRpmLocales: Opt(Str('Locales to install ("NONE" or e.g. "en:fr").')),
+    IsKickStartBoot: Opt(Bool('Kickstart-style installation (partitioning from PreInstallScripts).')),
+    IsIsoInstall: Opt(Bool('Installed from an ISO.')),
+  },
+  { description: 'How one system on the image is configured.' },
+);
+
+export const ConfigSchema = Obj(
+  {
+    Disks: Opt(Type.Array(Disk, { description: 'Disks to create. Absent or without Partitions: a rootfs.' })),
+    SystemConfigs: Type.Array(SystemConfig, { minItems: 1, description: 'System configurations (at least one).' }),
+  },
+  {
+    $id: 'https://kiln.dev/schema/kiln-imageconfig.schema.json',
+    title: 'Kiln image configuration',
+    description: 'Azure Linux image-config format with Kiln extensions (Distro, Debian PackageRepos). See docs/config.md.',
+  },
+);
+
+/** The schema as written to schema/kiln-imageconfig.schema.json and printed by `kiln schema`. */
+export function schemaDocument(): object {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...JSON.parse(JSON.stringify(ConfigSchema)) };
+}
+
+// ---- model.ts and the schema must describe the same types (compile-time check) ----
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type _ModelMatchesSchema = [
+  Assert<Same<Static<typeof Artifact>, M.Artifact>>,
+  Assert<Same<Static<typeof Partition>, M.Partition>>,
+  Assert<Same<Static<typeof Disk>, M.Disk>>,
+  Assert<Same<Static<typeof PartitionSetting>, M.PartitionSetting>>,
+  Assert<Same<Static<typeof FileConfig>, M.FileConfig>>,
+  Assert<Same<Static<typeof AdditionalFileTarget>, M.AdditionalFileTarget>>,
+  Assert<Same<Static<typeof Network>, M.Network>>,
+  Assert<Same<Static<typeof PackageRepo>, M.PackageRepo>>,
+  Assert<Same<Static<typeof User>, M.User>>,
+  Assert<Same<Static<typeof Group>, M.Group>>,
+  Assert<Same<Static<typeof KernelCommandLine>, M.KernelCommandLine>>,
+  Assert<Same<Static<typeof Distro>, M.Distro>>,
+  Assert<Same<Static<typeof SystemConfig>, M.SystemConfig>>,
+  Assert<Same<Static<typeof ConfigSchema>, M.Config>>,
+];
