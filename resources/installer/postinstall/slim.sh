@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs in the installer root: keep only the kernel modules /etc/kiln/modules names (and what they
+# depend on) and drop documentation, so the initrd stays small.
+set -eu
+kver=$(ls /usr/lib/modules | head -n1)
+keep=/tmp/kiln-keep-modules
+: > "$keep"
+grep -v '^#' /etc/kiln/modules | grep -v '^$' | while read -r m; do
+  # "insmod /path/x.ko" lines; builtin modules print "builtin x" and need nothing
+  modprobe --set-version "$kver" --show-depends "$m" 2>/dev/null | sed -n 's/^insmod \([^ ]*\).*/\1/p' >> "$keep" || true
+done
+sort -u -o "$keep" "$keep"
+find "/usr/lib/modules/$kver/kernel" -name '*.ko*' | sort | comm -23 - "$keep" | xargs -r rm -f
+find "/usr/lib/modules/$kver/kernel" -type d -empty -delete
+depmod "$kver"
+echo "kept $(wc -l < "$keep") kernel modules"
+rm -f "$keep"
+rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* /var/cache/apt/* /var/lib/apt/lists/* /usr/share/lintian
