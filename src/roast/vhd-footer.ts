@@ -74,8 +74,11 @@ export function fixedVhdFooter(virtualSize: number, opts: FooterOptions): Buffer
   f.writeBigUInt64BE(0xffffffffffffffffn, 16); // data offset: none for fixed disks
   const seconds = Math.floor((opts.createdAt ?? new Date()).getTime() / 1000) - VHD_EPOCH;
   f.writeUInt32BE(Math.max(0, seconds) >>> 0, 24);
-  f.write('kiln', 28, 'ascii'); // creator application
-  f.writeUInt32BE(0x00010000, 32); // creator version
+  // Creator "win " = Hyper-V semantics: the size field, not CHS, is the disk's size. Readers decide by
+  // this field (qemu reads an unknown creator's disk as CHS-sized, i.e. truncated); Azure and Hyper-V
+  // use the size field.
+  f.write('win ', 28, 'ascii');
+  f.writeUInt32BE(0x000a0000, 32); // creator version 10.0, as Hyper-V writes
   f.write('Wi2k', 36, 'ascii'); // creator host OS (the spec knows only Windows and Macintosh)
   f.writeBigUInt64BE(BigInt(virtualSize), 40); // original size
   f.writeBigUInt64BE(BigInt(virtualSize), 48); // current size

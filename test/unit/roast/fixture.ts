@@ -57,7 +57,7 @@ export async function makeFixture(): Promise<Fixture> {
   });
   const espFile = join(dir, 'esp.img');
   await run('truncate', ['-s', `${esp.sizeBytes}`, espFile]);
-  await run('mkfs.vfat', ['-F', '16', '-n', 'ESP', espFile]);
+  await run('mkfs.vfat', ['-n', 'ESP', espFile]);
   await run('mcopy', ['-i', espFile, join(tree, 'etc/hostname'), '::/hostname']);
   await run('dd', [`if=${espFile}`, `of=${disk}`, 'bs=1M', `seek=${esp.startBytes / MIB}`, 'conv=notrunc,sparse', 'status=none']);
   await run('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-d', tree, '-E', `offset=${root.startBytes}`, disk, `${root.sizeBytes / 1024}k`]);
