@@ -12,7 +12,7 @@ import { configName, validateConfigFile, type ValidateOptions } from './validate
 export type { LoadedConfig } from './model.js';
 export type { Finding } from './findings.js';
 export { ConfigInvalidError, formatFinding } from './findings.js';
-export { validateConfigFile, validateConfigText, type ValidationResult } from './validate.js';
+export { displayPath, validateConfigFile, validateConfigText, type ValidationResult } from './validate.js';
 export { schemaDocument } from './schema.js';
 export * from './defaults.js';
 

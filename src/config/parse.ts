@@ -64,7 +64,8 @@ function parseJson(text: string, file: string): ParseResult {
   if (errors.length > 0) {
     return {
       ok: false,
-      findings: errors.map((e) => {
+      // one finding per position: a single stray comma yields several codes at the same offset
+      findings: errors.filter((e, i) => errors.findIndex((o) => o.offset === e.offset) === i).map((e) => {
         const code = printParseErrorCode(e.error);
         return {
           file,

@@ -77,6 +77,7 @@ function toFinding(e: ErrorObject, parsed: ParsedText, file: string): Finding {
   let message: string;
   let hint: string | undefined;
   let pointAtKey = false;
+  let locateAt: Segment[] | undefined;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
@@ -91,9 +92,11 @@ function toFinding(e: ErrorObject, parsed: ParsedText, file: string): Finding {
     }
     case 'required': {
       const key = String(e.params.missingProperty);
+      locateAt = at; // the field does not exist: point at the object that lacks it
+      at = [...at, key];
       message = `missing required field "${key}"`;
       const desc = schema.properties?.[key]?.description;
-      hint = desc ? `add "${key}": ${desc}` : `add "${key}"`;
+      hint = desc ? `add "${key}" (${desc.replace(/\.$/, '')})` : `add "${key}"`;
       break;
     }
     case 'type': {
@@ -146,7 +149,7 @@ function toFinding(e: ErrorObject, parsed: ParsedText, file: string): Finding {
     path: formatPath(at),
     message,
     ...(hint ? { hint } : {}),
-    ...(parsed.locate(at, pointAtKey) ?? {}),
+    ...(parsed.locate(locateAt ?? at, pointAtKey) ?? {}),
     severity: 'error',
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatFinding, validateConfigFile, type ValidationResult } from '../../config/index.js';
+import { displayPath, formatFinding, validateConfigFile, type ValidationResult } from '../../config/index.js';
 import { ExitCode, KilnError } from '../../core/errors.js';
 
 const HELP = `
@@ -64,8 +64,8 @@ export function runValidate(configs: string[], opts: Options): number {
       const errors = r.findings.filter((f) => f.severity === 'error').length;
       const warnings = r.findings.length - errors;
       const extra = warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
-      if (r.valid) process.stdout.write(`${r.file}: valid${extra}\n`);
-      else process.stderr.write(`${r.file}: invalid, ${errors} error${errors === 1 ? '' : 's'}${extra}\n`);
+      if (r.valid) process.stdout.write(`${displayPath(r.file)}: valid${extra}\n`);
+      else process.stderr.write(`${displayPath(r.file)}: invalid, ${errors} error${errors === 1 ? '' : 's'}${extra}\n`);
     }
     for (const u of unreadable) process.stderr.write(`error: ${u.message}\n`);
   }
