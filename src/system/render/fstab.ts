@@ -29,7 +29,8 @@ export function fstabSource(p: BuiltPartition): string {
       `partition '${p.id}': MountIdentifier '${want}' needs a ${want === 'partlabel' ? 'partition Name (GPT only)' : want} but the built partition has none`,
     );
   }
-  return `${want === 'uuid' ? 'UUID' : want === 'partlabel' ? 'PARTLABEL' : 'PARTUUID'}=${value}`;
+  // /dev/disk/by-partuuid names are lower case; a FAT volume id (XXXX-XXXX) is upper case as given
+  return want === 'uuid' ? `UUID=${value}` : want === 'partlabel' ? `PARTLABEL=${value}` : `PARTUUID=${value.toLowerCase()}`;
 }
 
 /** Depth of a mount point, so parents are mounted before children ("/" first). */

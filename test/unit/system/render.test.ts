@@ -21,6 +21,7 @@ describe('fstab', () => {
   });
   it('uses UUID or PARTLABEL when the PartitionSetting asks', () => {
     expect(fstabSource({ ...root, mountIdentifier: 'uuid' })).toBe('UUID=u-root');
+    expect(fstabSource({ ...root, partuuid: 'A1B2-C3' })).toBe('PARTUUID=a1b2-c3');
     expect(fstabSource({ ...root, mountIdentifier: 'partlabel' })).toBe('PARTLABEL=rootlabel');
     expect(fstabSource({ ...esp, mountIdentifier: 'uuid' })).toBe('UUID=ABCD-EF01');
   });
