@@ -1,11 +1,72 @@
+import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
-import { KilnError } from '../../core/errors.js';
+import { loadConfig } from '../../config/index.js';
+import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
+import { setLogFile } from '../../core/log.js';
+import { withScope } from '../../core/scope.js';
+import { buildIso, wantsIso, type AfterInstall } from '../../iso/index.js';
+
+const HELP = `
+Makes a hybrid installer ISO (BIOS and UEFI; CD/DVD and USB stick) from a config and the raw disk
+image of each of its SystemConfigs (built by \`kiln build\`; \`kiln build\` of a config that asks
+for an ISO calls this itself). The ISO holds the installer's kernel and initrd (Debian 12, built
+from resources/installer/iso-initrd.json and cached under <out>/cache/installer), the compressed
+images and the config: it installs offline.
+
+A config with one SystemConfig and Disks[0].TargetDisk installs unattended; otherwise the
+installer asks (on screen and serial console) for the system, disk, host name, user and password.
+
+Examples:
+  kiln iso imageconfigs/core-efi-unattended.json --image out/images/core-efi-unattended/core.raw
+  isomaker imageconfigs/full-attended.json --image full.raw --image core.raw --after poweroff`;
+
+interface Options {
+  out: string;
+  image?: string[];
+  after: string;
+  rebuildInitrd?: boolean;
+}
 
 export function registerIso(program: Command): void {
   program
     .command('iso')
-    .description('iso (not yet implemented)')
-    .action(() => {
-      throw new KilnError('`kiln iso` is not yet implemented');
+    .description('make a bootable installer ISO from a config and its raw images (alias: isomaker)')
+    .argument('<config>', 'image config file (.json, .yaml)')
+    .option('--out <dir>', 'output root: the ISO goes to <dir>/images/<config-name>/', 'out')
+    .option('--image <raw...>', 'raw disk image of each SystemConfig, in the config order')
+    .option('--after <action>', 'what the installer does when done: reboot | poweroff', 'reboot')
+    .option('--rebuild-initrd', 'rebuild the installer initrd even when the cached one is current')
+    .addHelpText('after', HELP)
+    .action(async (config: string, opts: Options) => {
+      await runIso(config, opts);
     });
+}
+
+export async function runIso(configFile: string, opts: Options): Promise<void> {
+  if (opts.after !== 'reboot' && opts.after !== 'poweroff') throw new UsageError(`--after must be "reboot" or "poweroff", not "${opts.after}"`);
+  const loaded = await loadConfig(configFile);
+  const systems = loaded.config.SystemConfigs;
+  const images = opts.image ?? [];
+  if (images.length !== systems.length)
+    throw new KilnError(
+      `${loaded.file}: the config has ${systems.length} SystemConfig(s) (${systems.map((s) => `"${s.Name}"`).join(', ')}) but ${images.length} --image was given`,
+      ExitCode.Usage,
+      ['give one --image <raw> per SystemConfig, in order, or run `kiln build` on the config, which builds the images and the ISO'],
+    );
+  if (!wantsIso(loaded.config))
+    process.stderr.write(`note: ${loaded.file} asks for no ISO (no TargetDisk, no artifact of Type "iso"); making one anyway\n`);
+  const out = resolve(opts.out);
+  setLogFile(join(out, 'logs', `${loaded.name}-iso.log`));
+  const result = await withScope('iso', (scope) =>
+    buildIso({
+      loaded,
+      images: systems.map((sc, i) => ({ sc, raw: resolve(images[i]!) })),
+      outDir: join(out, 'images', loaded.name),
+      cacheDir: join(out, 'cache'),
+      scope,
+      after: opts.after as AfterInstall,
+      rebuildInitrd: !!opts.rebuildInitrd,
+    }),
+  );
+  process.stdout.write(`${result.iso}\n`);
 }
