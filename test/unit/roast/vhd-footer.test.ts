@@ -62,7 +62,7 @@ describe('fixed VHD footer', () => {
 
   it('detects a corrupted footer', () => {
     const f = fixedVhdFooter(4 * MIB, { uniqueId: Buffer.alloc(16, 1) });
-    f[50] ^= 0xff;
+    f.writeUInt8(f.readUInt8(50) ^ 0xff, 50);
     expect(parseVhdFooter(f).checksumValid).toBe(false);
   });
 
