@@ -70,34 +70,32 @@ const Partition = Obj(
   { description: 'A partition: position, filesystem, flags and type.' },
 );
 
+const TargetDisk = Obj(
+  {
+    Type: Enum(['path'] as const, 'Only "path" is supported.'),
+    Value: Str('Device path of the installation target, e.g. /dev/sda.', { minLength: 1 }),
+  },
+  { description: 'Physical disk an unattended ISO installer installs to.' },
+);
+
+const RawBinary = Obj(
+  {
+    BinPath: Str('File copied byte-for-byte onto the disk (relative to the config file).', { minLength: 1 }),
+    BlockSize: Type.Integer({ minimum: 1, description: 'dd block size in bytes.' }),
+    Seek: Type.Integer({ minimum: 0, description: 'Offset in blocks.' }),
+  },
+  { description: 'A binary written raw onto the disk (e.g. a bootloader).' },
+);
+
 const Disk = Obj(
   {
     PartitionTableType: Opt(Enum(['gpt', 'mbr'] as const, 'Partition table type.')),
     MaxSize: Opt(Type.Integer({ minimum: 0, description: 'Disk size in MiB.' })),
     BlockSize: Opt(Type.Integer({ enum: [0, 512, 4096], description: 'Logical sector size; 0 means 512.' })),
-    TargetDisk: Opt(
-      Obj(
-        {
-          Type: Enum(['path'] as const, 'Only "path" is supported.'),
-          Value: Str('Device path of the installation target, e.g. /dev/sda.', { minLength: 1 }),
-        },
-        { description: 'Physical disk an unattended ISO installer installs to.' },
-      ),
-    ),
+    TargetDisk: Opt(TargetDisk),
     Artifacts: Opt(Type.Array(Artifact)),
     Partitions: Opt(Type.Array(Partition)),
-    RawBinaries: Opt(
-      Type.Array(
-        Obj(
-          {
-            BinPath: Str('File copied byte-for-byte onto the disk (relative to the config file).', { minLength: 1 }),
-            BlockSize: Type.Integer({ minimum: 1, description: 'dd block size in bytes.' }),
-            Seek: Type.Integer({ minimum: 0, description: 'Offset in blocks.' }),
-          },
-          { description: 'A binary written raw onto the disk (e.g. a bootloader).' },
-        ),
-      ),
-    ),
+    RawBinaries: Opt(Type.Array(RawBinary)),
   },
   { description: 'A disk: size, partition table, partitions and output artifacts.' },
 );
@@ -207,6 +205,11 @@ const Distro = Obj(
   { description: 'Kiln extension: the distribution this system config builds. Absent: Azure Linux 3.0 (RPM), as upstream.' },
 );
 
+const Encryption = Obj(
+  { Enable: Opt(Bool('Encrypt the root partition.')), Password: Opt(Str('Encryption passphrase.')) },
+  { description: 'Root partition encryption.' },
+);
+
 const SystemConfig = Obj(
   {
     Name: Str('Name of the system configuration.', { minLength: 1, pattern: '\\S' }),
@@ -229,7 +232,7 @@ const SystemConfig = Obj(
     PackageRepos: Opt(Type.Array(PackageRepo)),
     Groups: Opt(Type.Array(Group)),
     Users: Opt(Type.Array(User)),
-    Encryption: Opt(Obj({ Enable: Opt(Bool('Encrypt the root partition.')), Password: Opt(Str('Encryption passphrase.')) }, { description: 'Root partition encryption.' })),
+    Encryption: Opt(Encryption),
     RemoveRpmDb: Opt(Bool('Remove the RPM database after installation.')),
     RemoveDocs: Opt(Bool('Remove documentation.')),
     PreserveTdnfCache: Opt(Bool('Keep the package cache.')),
@@ -248,7 +251,6 @@ export const ConfigSchema = Obj(
     SystemConfigs: Type.Array(SystemConfig, { minItems: 1, description: 'System configurations (at least one).' }),
   },
   {
-    $id: 'https://kiln.dev/schema/kiln-imageconfig.schema.json',
     title: 'Kiln image configuration',
     description: 'Azure Linux image-config format with Kiln extensions (Distro, Debian PackageRepos). See docs/config.md.',
   },
@@ -260,12 +262,17 @@ export function schemaDocument(): object {
 }
 
 // ---- model.ts and the schema must describe the same types (compile-time check) ----
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Mutual assignability plus equal key sets (assignability alone ignores an extra optional field).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;
 type Assert<T extends true> = T;
 export type _ModelMatchesSchema = [
   Assert<Same<Static<typeof Artifact>, M.Artifact>>,
   Assert<Same<Static<typeof Partition>, M.Partition>>,
   Assert<Same<Static<typeof Disk>, M.Disk>>,
+  Assert<Same<Static<typeof TargetDisk>, M.TargetDisk>>,
+  Assert<Same<Static<typeof RawBinary>, M.RawBinary>>,
+  Assert<Same<Static<typeof Script>, M.Script>>,
+  Assert<Same<Static<typeof Encryption>, M.Encryption>>,
   Assert<Same<Static<typeof PartitionSetting>, M.PartitionSetting>>,
   Assert<Same<Static<typeof FileConfig>, M.FileConfig>>,
   Assert<Same<Static<typeof AdditionalFileTarget>, M.AdditionalFileTarget>>,
