@@ -1,0 +1,133 @@
+/**
+ * ISO installer, end to end: build each ISO config once (`kiln build`), check its El Torito
+ * entries, install it in qemu (TCG) onto a blank disk — unattended on OVMF and on SeaBIOS, and
+ * attended by answering the prompts over the serial console — then boot each installed disk alone
+ * and check the system: login, host name, an AdditionalFiles file, fstab by the NEW disk's PARTUUID.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/core/exec.js';
+import { buildImage } from './lib/images.js';
+import { withGuest, type Firmware, type Guest } from './lib/qemu.js';
+import { e2eWorkDir } from './lib/workdir.js';
+
+const INSTALL_TIMEOUT = 20 * 60_000;
+const ROOT_PASSWORD = 'kiln-root-Pa55'; // imageconfigs/core-efi-unattended.json
+
+async function blankDisk(name: string, gib = 3): Promise<string> {
+  const path = join(e2eWorkDir(), `${name}.raw`);
+  rmSync(path, { force: true });
+  await run('truncate', ['-s', `${gib}G`, path]);
+  return path;
+}
+
+/** Wait for the installer's verdict; a failure message fails the test at once (not at the timeout). */
+async function waitForInstall(g: Guest): Promise<void> {
+  const m = await g.waitFor(/KILN-INSTALL-(DONE|FAILED)[^\n]*/, INSTALL_TIMEOUT);
+  if (m[1] === 'FAILED') throw new Error(`the installer failed: ${m[0]}`);
+  await g.waitFor('Kiln installer: reboot', 120_000); // /init has unmounted and synced
+}
+
+/** Partition GUIDs of a raw disk image (host side, sfdisk on the file). */
+async function partUuids(disk: string): Promise<string[]> {
+  const json = JSON.parse((await run('sfdisk', ['--json', disk])).stdout) as { partitiontable: { partitions: { uuid: string }[] } };
+  return json.partitiontable.partitions.map((p) => p.uuid.toLowerCase());
+}
+
+async function checkInstalledSystem(g: Guest, installed: string, expect_: { hostname: string; oldUuids: string[] }): Promise<void> {
+  expect(await g.check('hostname')).toBe(expect_.hostname);
+  expect(await g.check('cat /etc/kiln/installed-from-iso.txt')).toBe('This system was installed from a Kiln installer ISO.');
+  const newUuids = await partUuids(installed);
+  const rootUuid = (await g.check("findmnt -no SOURCE / | xargs blkid -s PARTUUID -o value")).toLowerCase();
+  expect(newUuids).toContain(rootUuid);
+  expect(expect_.oldUuids).not.toContain(rootUuid);
+  const fstab = (await g.check('cat /etc/fstab')).toLowerCase();
+  expect(fstab).toContain(`partuuid=${rootUuid}`);
+  for (const old of expect_.oldUuids) expect(fstab).not.toContain(old);
+  // the last partition grew to the 3 GiB disk (the image is 2 GiB)
+  const rootBytes = Number(await g.check('df -B1 --output=size / | tail -n1'));
+  expect(rootBytes).toBeGreaterThan(2.5 * 1024 ** 3);
+  expect(await g.check('cat /var/log/kiln-installer.log | grep -c . ')).not.toBe('0');
+}
+
+describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
+  let iso: string;
+  let oldUuids: string[];
+
+  beforeAll(async () => {
+    const built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
+    iso = join(built.imageDir, 'core-efi-unattended.iso');
+    if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
+    // the identifiers the image was built with are in the ISO's manifest-described image; read them
+    // from the payload by decompressing its first MiB (the GPT header and entries)
+    const head = join(e2eWorkDir(), 'payload-head.raw');
+    await run('sh', ['-c', `osirrox -indev "$1" -extract /kiln/images/1-debian-12-core-efi.raw.zst "$2.zst" >/dev/null 2>&1 && zstd -dcq "$2.zst" | head -c 1048576 > "$2" && truncate -s 2G "$2"`, 'sh', iso, head]);
+    oldUuids = await partUuids(head);
+  });
+
+  it('is a hybrid ISO with BIOS and EFI El Torito boot entries', async () => {
+    const report = (await run('xorriso', ['-indev', iso, '-report_el_torito', 'plain'])).stdout;
+    expect(report).toMatch(/El Torito boot img :\s+1\s+BIOS\s+y/);
+    expect(report).toMatch(/El Torito boot img :\s+2\s+UEFI\s+y/);
+    const mbr = (await run('xorriso', ['-indev', iso, '-report_system_area', 'plain'])).stdout;
+    expect(mbr).toMatch(/GPT partition name\s*:\s*2|GPT type GUID\s*:\s*2\s+28732ac11ff8d211ba4b00a0c93ec93b/i);
+  });
+
+  for (const firmware of ['uefi', 'bios'] as Firmware[]) {
+    it(`installs without a question when booted with ${firmware === 'uefi' ? 'OVMF' : 'SeaBIOS'}; the installed disk boots alone`, async () => {
+      const target = await blankDisk(`iso-unattended-${firmware}`);
+      await withGuest({ name: `iso-install-${firmware}`, firmware, cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
+        await g.waitFor('Kiln installer: unattended install of Debian 12 core (EFI) to /dev/vda', 10 * 60_000);
+        await waitForInstall(g);
+      });
+      // the image is an EFI system: it boots with OVMF whichever firmware ran the installer
+      await withGuest({ name: `iso-installed-${firmware}`, firmware: 'uefi', disk: target, writableDisk: true, diskFormat: 'raw' }, async (g) => {
+        await g.login('root', ROOT_PASSWORD);
+        await checkInstalledSystem(g, target, { hostname: 'kiln-unattended', oldUuids });
+      });
+    });
+  }
+});
+
+describe('attended ISO (imageconfigs/full-attended.json)', () => {
+  let iso: string;
+
+  beforeAll(async () => {
+    const built = await buildImage({ config: 'imageconfigs/full-attended.json' });
+    iso = join(built.imageDir, 'full-attended.iso');
+    if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
+  });
+
+  it('asks over the serial console, installs the chosen system, and the new user logs in', async () => {
+    const target = await blankDisk('iso-attended');
+    await withGuest({ name: 'iso-attended', firmware: 'uefi', cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
+      await g.waitFor('2) Debian 12 Core', 10 * 60_000);
+      const answer = async (prompt: string | RegExp, text: string) => {
+        await g.waitFor(prompt, 120_000);
+        g.send(`${text}\r`);
+      };
+      await answer('Choose system [1]: ', '3'); // out of range: asked again
+      await answer('type a number from 1 to 2', '');
+      await answer('Choose system [1]: ', '2');
+      await g.waitFor('Disk: /dev/vda', 60_000); // the only disk: shown, not asked
+      await answer('Host name [debian]: ', 'kiln-attended');
+      await answer('User name: ', 'tester');
+      await answer('Password: ', 'tester-Pa55');
+      await answer('Password (again): ', 'tester-Pa55');
+      await answer('Type "yes" to install', 'yes');
+      await waitForInstall(g);
+      expect(g.console).not.toContain('tester-Pa55'); // no echo of the password
+    });
+    await withGuest({ name: 'iso-attended-installed', firmware: 'uefi', disk: target, writableDisk: true, diskFormat: 'raw' }, async (g) => {
+      await g.login('tester', 'tester-Pa55');
+      expect(await g.check('hostname')).toBe('kiln-attended');
+      expect(await g.check('id -nG')).toMatch(/\bsudo\b/);
+      expect(await g.check('cat /etc/kiln/installed-from-iso.txt')).toContain('Kiln installer ISO');
+      // "Debian 12 Core" was chosen, not "Debian 12 Full" (which has openssh-server)
+      expect((await g.exec('test -e /usr/sbin/sshd')).code).not.toBe(0);
+      // the password is stored hashed, never in clear in the installer log kept on the disk
+      expect((await g.exec('grep -c tester-Pa55 /var/log/kiln-installer.log')).output.trim()).toBe('0');
+    });
+  });
+});
