@@ -28,11 +28,11 @@ async function exists(path: string): Promise<boolean> {
 export function initrdCompressorArgv(kind: Compression): string[] {
   switch (kind) {
     case 'gz':
-      return ['pigz', '-9', '-c'];
+      return ['pigz', '-6', '-c'];
     case 'xz':
       return ['xz', '--check=crc32', '--lzma2=dict=1MiB', '-T0', '-c'];
     case 'zst':
-      return ['zstd', '-19', '-T0', '-q', '-c'];
+      return ['zstd', '-9', '-T0', '-q', '-c'];
   }
 }
 

@@ -1,0 +1,111 @@
+/**
+ * Roast benchmark: the same multi-GiB sparse raw image (half data, half holes) converted to vhdx,
+ * vhd, qcow2 and tar.gz by `kiln roast` and by the reference tools in the same run:
+ *   vhdx   qemu-img convert -O vhdx -o subformat=dynamic
+ *   vhd    qemu-img convert -O vpc -o subformat=fixed,force_size=on
+ *   qcow2  qemu-img convert -O qcow2
+ *   tar.gz tar -cf - . | gzip        (of the tree the image's filesystem was made from)
+ * Prints wall time, peak memory (max RSS of the process tree's largest member, /usr/bin/time -v)
+ * and output size per format, and the Kiln/reference ratio. Targets: time ratio <= 1.0 for every
+ * disk format, < 0.5 for vhd. Runs are interleaved (ref, kiln) so both see the same page cache.
+ * Run: npx vite-node bench/roast.ts [dataGiB=2]   (root; needs ~4x dataGiB free under KILN_BENCH_DIR)
+ * Results are also written to bench/results/roast-<timestamp>.json.
+ */
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { output, run } from '../src/core/exec.js';
+
+const REPO = resolve(import.meta.dirname, '..');
+const KILN_JS = join(REPO, 'dist/cli/kiln.js');
+const dataGiB = Number(process.argv[2] ?? '2');
+const work = process.env.KILN_BENCH_DIR ?? '/var/tmp/kiln-bench-roast';
+const GIB = 1024 ** 3;
+
+interface Measure {
+  seconds: number;
+  maxRssMiB: number;
+  bytes: number;
+  allocatedBytes: number;
+}
+
+/** Run argv under /usr/bin/time -v; returns wall time and peak RSS, plus the output's sizes. */
+async function measure(argv: string[], outFile: string): Promise<Measure> {
+  rmSync(outFile, { force: true });
+  await run('sync', []);
+  const r = await run('/usr/bin/time', ['-v', ...argv], { captureStdout: false });
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderrTail);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderrTail);
+  if (!wall || !rss) throw new Error(`cannot parse /usr/bin/time output:\n${r.stderrTail}`);
+  const st = statSync(outFile);
+  return {
+    seconds: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]),
+    maxRssMiB: Number(rss[1]) / 1024,
+    bytes: st.size,
+    allocatedBytes: st.blocks * 512,
+  };
+}
+
+/** A tree of real files (copies of /usr/share and /usr/lib) of about `gib` GiB. */
+async function makeTree(tree: string, gib: number): Promise<void> {
+  mkdirSync(tree, { recursive: true });
+  for (let i = 0; ; i++) {
+    const used = Number((await output('du', ['-sb', tree])).split(/\s/)[0]);
+    if (used >= gib * GIB) break;
+    const src = i % 2 === 0 ? '/usr/share' : '/usr/lib/x86_64-linux-gnu';
+    await run('cp', ['-a', src, join(tree, `copy-${i}`)]);
+  }
+}
+
+async function main(): Promise<void> {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  await run(join(REPO, 'kiln'), ['--version'], { captureStdout: false }); // compile once, not measured
+  const tree = join(work, 'tree');
+  console.log(`bench roast: making a ${dataGiB} GiB tree and a ${dataGiB * 2} GiB disk from it (not measured)`);
+  await makeTree(tree, dataGiB);
+  const treeBytes = Number((await output('du', ['-sb', tree])).split(/\s/)[0]);
+  const disk = join(work, 'disk.raw');
+  const diskBytes = Math.ceil((treeBytes * 2) / (1 << 20)) * (1 << 20) + (2 << 20);
+  await run('truncate', ['-s', String(diskBytes), disk]);
+  await run('sfdisk', ['--quiet', disk], { input: 'label: gpt\nstart=2048, type=linux\n' });
+  await run('mkfs.ext4', ['-q', '-F', '-d', tree, '-E', `offset=${1 << 20}`, disk, `${(diskBytes - (2 << 20)) / 1024}k`]);
+  const diskAlloc = statSync(disk).blocks * 512;
+  console.log(`disk: ${(diskBytes / GIB).toFixed(2)} GiB, ${(diskAlloc / GIB).toFixed(2)} GiB data; tree ${(treeBytes / GIB).toFixed(2)} GiB\n`);
+
+  const out = join(work, 'out');
+  mkdirSync(out);
+  const kiln = (input: string, type: string) => ['node', KILN_JS, 'roast', input, '-a', type, '-n', 'k', '-o', out];
+  const cases: { format: string; ref: string[]; refOut: string; kiln: string[]; kilnOut: string }[] = [
+    { format: 'vhdx', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', disk, join(out, 'r.vhdx')], refOut: join(out, 'r.vhdx'), kiln: kiln(disk, 'vhdx'), kilnOut: join(out, 'k.vhdx') },
+    { format: 'vhd', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')], refOut: join(out, 'r.vhd'), kiln: kiln(disk, 'vhd'), kilnOut: join(out, 'k.vhd') },
+    { format: 'qcow2', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', disk, join(out, 'r.qcow2')], refOut: join(out, 'r.qcow2'), kiln: kiln(disk, 'qcow2'), kilnOut: join(out, 'k.qcow2') },
+    { format: 'tar.gz', ref: ['sh', '-c', 'tar -C "$1" -cf - . | gzip > "$2"', 'sh', tree, join(out, 'r.tar.gz')], refOut: join(out, 'r.tar.gz'), kiln: kiln(tree, 'tar.gz'), kilnOut: join(out, 'k.tar.gz') },
+  ];
+  const results = [];
+  const mib = (b: number) => (b / (1 << 20)).toFixed(0).padStart(7);
+  console.log('format   ref s  kiln s  ratio | ref RSS  kiln RSS MiB | ref size  kiln size MiB (allocated)');
+  for (const c of cases) {
+    const ref = await measure(c.ref, c.refOut);
+    const k = await measure(c.kiln, c.kilnOut);
+    rmSync(c.refOut, { force: true });
+    rmSync(c.kilnOut, { force: true });
+    const ratio = k.seconds / ref.seconds;
+    results.push({ format: c.format, ref, kiln: k, timeRatio: ratio, rssRatio: k.maxRssMiB / ref.maxRssMiB });
+    console.log(
+      `${c.format.padEnd(7)} ${ref.seconds.toFixed(1).padStart(6)} ${k.seconds.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)} |` +
+        ` ${ref.maxRssMiB.toFixed(0).padStart(7)} ${k.maxRssMiB.toFixed(0).padStart(9)}     |` +
+        ` ${mib(ref.bytes)} (${mib(ref.allocatedBytes).trim()}) ${mib(k.bytes)} (${mib(k.allocatedBytes).trim()})`,
+    );
+  }
+  const resultsDir = join(REPO, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `roast-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ dataGiB, diskBytes, diskAllocatedBytes: diskAlloc, treeBytes, results }, null, 2));
+  console.log(`\nresults: ${file}`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
