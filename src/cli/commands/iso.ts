@@ -4,12 +4,12 @@ import { loadConfig } from '../../config/index.js';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 import { setLogFile } from '../../core/log.js';
 import { withScope } from '../../core/scope.js';
-import { buildIso, wantsIso, type AfterInstall } from '../../iso/index.js';
+import { buildIso, buildIsoFromConfig, wantsIso, type AfterInstall } from '../../iso/index.js';
 
 const HELP = `
 Makes a hybrid installer ISO (BIOS and UEFI; CD/DVD and USB stick) from a config and the raw disk
-image of each of its SystemConfigs (built by \`kiln build\`; \`kiln build\` of a config that asks
-for an ISO calls this itself). The ISO holds the installer's kernel and initrd (Debian 12, built
+image of each of its SystemConfigs (given with --image, or built first by the imager; \`kiln build\`
+of a config that asks for an ISO does the same). The ISO holds the installer's kernel and initrd (Debian 12, built
 from resources/installer/iso-initrd.json and cached under <out>/cache/installer), the compressed
 images and the config: it installs offline.
 
@@ -17,7 +17,8 @@ A config with one SystemConfig and Disks[0].TargetDisk installs unattended; othe
 installer asks (on screen and serial console) for the system, disk, host name, user and password.
 
 Examples:
-  kiln iso imageconfigs/core-efi-unattended.json --image out/images/core-efi-unattended/core.raw
+  kiln iso imageconfigs/core-efi-unattended.json
+  kiln iso imageconfigs/core-efi-unattended.json --image core.raw
   isomaker imageconfigs/full-attended.json --image full.raw --image core.raw --after poweroff`;
 
 interface Options {
@@ -33,7 +34,7 @@ export function registerIso(program: Command): void {
     .description('make a bootable installer ISO from a config and its raw images (alias: isomaker)')
     .argument('<config>', 'image config file (.json, .yaml)')
     .option('--out <dir>', 'output root: the ISO goes to <dir>/images/<config-name>/', 'out')
-    .option('--image <raw...>', 'raw disk image of each SystemConfig, in the config order')
+    .option('--image <raw...>', 'raw disk image of each SystemConfig, in the config order (default: build them)')
     .option('--after <action>', 'what the installer does when done: reboot | poweroff', 'reboot')
     .option('--rebuild-initrd', 'rebuild the installer initrd even when the cached one is current')
     .addHelpText('after', HELP)
@@ -47,14 +48,20 @@ export async function runIso(configFile: string, opts: Options): Promise<void> {
   const loaded = await loadConfig(configFile);
   const systems = loaded.config.SystemConfigs;
   const images = opts.image ?? [];
+  if (!wantsIso(loaded.config))
+    process.stderr.write(`note: ${loaded.file} asks for no ISO (no TargetDisk, no artifact of Type "iso"); making one anyway\n`);
+  if (!images.length) {
+    // no images given: build every SystemConfig's disk with the imager first
+    const built = await buildIsoFromConfig(loaded, { outDir: opts.out, after: opts.after as AfterInstall, rebuildInitrd: !!opts.rebuildInitrd });
+    process.stdout.write(`${built.iso}\n`);
+    return;
+  }
   if (images.length !== systems.length)
     throw new KilnError(
       `${loaded.file}: the config has ${systems.length} SystemConfig(s) (${systems.map((s) => `"${s.Name}"`).join(', ')}) but ${images.length} --image was given`,
       ExitCode.Usage,
-      ['give one --image <raw> per SystemConfig, in order, or run `kiln build` on the config, which builds the images and the ISO'],
+      ['give one --image <raw> per SystemConfig, in order, or none: then every image is built first'],
     );
-  if (!wantsIso(loaded.config))
-    process.stderr.write(`note: ${loaded.file} asks for no ISO (no TargetDisk, no artifact of Type "iso"); making one anyway\n`);
   const out = resolve(opts.out);
   setLogFile(join(out, 'logs', `${loaded.name}-iso.log`));
   const result = await withScope('iso', (scope) =>

@@ -1,0 +1,62 @@
+/**
+ * `kiln build` / `kiln iso` of a config that asks for an ISO: build the raw disk of every
+ * SystemConfig with the imager (no artifacts), then make the ISO from them. The raw images are
+ * temporary: only the ISO (and each build's manifest and log) remains.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { build } from '../build/index.js';
+import type { LoadedConfig } from '../config/model.js';
+import { KilnError } from '../core/errors.js';
+import { setLogFile, stage } from '../core/log.js';
+import { withScope } from '../core/scope.js';
+import { buildIso, type BuiltIso, type IsoImage } from './isomaker.js';
+import type { AfterInstall } from './layout.js';
+
+export interface IsoFromConfigOptions {
+  /** Output root (default ./out): the ISO goes to <out>/images/<config-name>/. */
+  outDir?: string;
+  /** The imager's downloaded-package cache. */
+  packageCacheDir?: string;
+  after?: AfterInstall;
+  rebuildInitrd?: boolean;
+}
+
+export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
+  const outRoot = resolve(opts.outDir ?? 'out');
+  const imageDir = join(outRoot, 'images', loaded.name);
+  const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
+  mkdirSync(payloadDir, { recursive: true });
+  try {
+    const images: IsoImage[] = [];
+    for (const [i, sc] of loaded.config.SystemConfigs.entries()) {
+      stage(`iso ${loaded.name}: building the image of SystemConfig "${sc.Name}" (${i + 1}/${loaded.config.SystemConfigs.length})`);
+      const r = await build(loaded, {
+        outDir: outRoot,
+        keepRaw: true,
+        skipArtifacts: true,
+        systemConfig: sc.Name,
+        ...(opts.packageCacheDir ? { cacheDir: opts.packageCacheDir } : {}),
+      });
+      if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
+      const raw = join(payloadDir, `${i + 1}.raw`);
+      await rename(r.raw, raw);
+      images.push({ sc, raw });
+    }
+    setLogFile(join(outRoot, 'logs', `${loaded.name}.iso.log`));
+    return await withScope(`iso ${loaded.name}`, (scope) =>
+      buildIso({
+        loaded,
+        images,
+        outDir: imageDir,
+        cacheDir: join(outRoot, 'cache'),
+        scope,
+        ...(opts.after ? { after: opts.after } : {}),
+        ...(opts.rebuildInitrd ? { rebuildInitrd: true } : {}),
+      }),
+    );
+  } finally {
+    rmSync(payloadDir, { recursive: true, force: true });
+  }
+}
