@@ -12,9 +12,22 @@ export function checkDisks(ctx: RuleContext): void {
   checkUniqueIds(ctx);
 }
 
+/** Artifact types that are whole disks: they need a partition layout to exist. */
+const DISK_ARTIFACTS: readonly string[] = ['vhd', 'vhd-fixed', 'vhdx', 'qcow2', 'raw', 'vmdk', 'ova'];
+
 function checkDisk(ctx: RuleContext, disk: Disk, at: Segment[]): void {
   const parts = disk.Partitions ?? [];
-  if (parts.length === 0) return;
+  if (disk.TargetDisk && !disk.TargetDisk.Value.startsWith('/dev/')) {
+    ctx.report([...at, 'TargetDisk', 'Value'], `"${disk.TargetDisk.Value}" is not a device path`, 'name the installation disk, e.g. "/dev/sda"');
+  }
+  if (parts.length === 0) {
+    (disk.Artifacts ?? []).forEach((a, ai) => {
+      if (a.Type && DISK_ARTIFACTS.includes(a.Type)) {
+        ctx.report([...at, 'Artifacts', ai, 'Type'], `a "${a.Type}" artifact is a disk image, but this disk has no Partitions (it describes a rootfs)`, 'add Partitions, or drop "Type" (and set "Compression") for a rootfs archive');
+      }
+    });
+    return;
+  }
   const hasTarget = disk.TargetDisk?.Type === 'path';
   if (disk.PartitionTableType === undefined) {
     ctx.report([...at], 'a disk with Partitions needs a PartitionTableType', 'add "PartitionTableType": "gpt" (or "mbr")');

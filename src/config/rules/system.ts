@@ -13,7 +13,12 @@ export function checkSystemConfigs(ctx: RuleContext): void {
   for (const { i } of defaults.slice(1)) {
     ctx.report(['SystemConfigs', i, 'IsDefault'], 'more than one SystemConfig has "IsDefault": true', 'mark exactly one SystemConfig as default');
   }
-  scs.forEach((sc, i) => checkSystemConfig(ctx, sc, ['SystemConfigs', i]));
+  const names = new Set<string>();
+  scs.forEach((sc, i) => {
+    if (names.has(sc.Name)) ctx.report(['SystemConfigs', i, 'Name'], `SystemConfig name "${sc.Name}" is used twice`, 'give each SystemConfig a unique Name');
+    names.add(sc.Name);
+    checkSystemConfig(ctx, sc, ['SystemConfigs', i]);
+  });
 }
 
 function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {

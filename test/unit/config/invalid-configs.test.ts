@@ -98,11 +98,14 @@ const LAYOUT_CASES: Case[] = [
   { name: 'Type and TypeUUID together', mutate: (c) => { part(c, 1).TypeUUID = '4f68bce3-e8cd-4db1-96e7-fbcaf984b709'; }, path: 'Disks[0].Partitions[1].TypeUUID', message: 'set either Type or TypeUUID, not both' },
   { name: 'GPT name too long', mutate: (c) => { part(c, 1).Name = 'x'.repeat(36); }, path: 'Disks[0].Partitions[1].Name', message: 'a GPT name holds at most 35' },
   { name: 'non-ASCII partition name', mutate: (c) => { part(c, 1).Name = 'rööt'; }, path: 'Disks[0].Partitions[1].Name', message: 'contains a non-ASCII or control character' },
+  { name: 'disk artifact without partitions', mutate: (c) => { delete disk(c).Partitions; delete sc(c).PartitionSettings; }, path: 'Disks[0].Artifacts[0].Type', message: 'a "qcow2" artifact is a disk image, but this disk has no Partitions' },
+  { name: 'TargetDisk that is no device', mutate: (c) => { disk(c).TargetDisk = { Type: 'path', Value: 'sda' }; }, path: 'Disks[0].TargetDisk.Value', message: '"sda" is not a device path' },
   { name: 'duplicate partition ID', mutate: (c) => { part(c, 1).ID = 'esp'; }, path: 'Disks[0].Partitions[1].ID', message: 'partition ID "esp" is used twice' },
 ];
 
 const SYSTEM_CASES: Case[] = [
   { name: 'two default SystemConfigs', mutate: (c) => { sc(c).IsDefault = true; c.SystemConfigs.push({ ...structuredClone(sc(c)), Name: 'second' }); }, path: 'SystemConfigs[1].IsDefault', message: 'more than one SystemConfig has "IsDefault": true' },
+  { name: 'two SystemConfigs with one name', mutate: (c) => { c.SystemConfigs.push(structuredClone(sc(c))); }, path: 'SystemConfigs[1].Name', message: 'SystemConfig name "base" is used twice' },
   { name: 'host name with underscore', mutate: (c) => { sc(c).Hostname = 'kiln_test'; }, path: 'SystemConfigs[0].Hostname', message: '"kiln_test" is not a valid host name' },
   { name: 'no packages at all', mutate: (c) => { delete sc(c).PackageLists; delete sc(c).Packages; }, path: 'SystemConfigs[0]', message: 'no packages' },
   { name: 'disk image without default kernel', mutate: (c) => { sc(c).KernelOptions = { defualt: 'linux-image-amd64' }; }, path: 'SystemConfigs[0].KernelOptions', message: 'KernelOptions has no "default" key', hint: 'rename "defualt" to "default"' },
