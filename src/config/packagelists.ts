@@ -34,7 +34,7 @@ export function readPackageList(path: string): PackageListResult {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return { packages: [], findings: [bad('a package list must be a JSON object', [], '')] };
   }
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...parsed.parsed.findings];
   for (const key of Object.keys(data)) {
     if (key !== 'packages' && !key.startsWith('_')) findings.push(bad(`unknown field "${key}"`, [key], key));
   }

@@ -5,7 +5,7 @@
  */
 import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { isNode, LineCounter, parseDocument } from 'yaml';
-import type { Finding, Segment } from './findings.js';
+import { formatPath, type Finding, type Segment } from './findings.js';
 
 export interface Position {
   line: number;
@@ -14,6 +14,8 @@ export interface Position {
 
 export interface ParsedText {
   data: unknown;
+  /** Problems found while parsing that do not prevent checking the rest (duplicate keys). */
+  findings: Finding[];
   /** Position of the value at `path` (or of its nearest existing ancestor). `key`: point at the key instead. */
   locate(path: readonly Segment[], key?: boolean): Position | undefined;
 }
@@ -83,6 +85,7 @@ function parseJson(text: string, file: string): ParseResult {
     ok: true,
     parsed: {
       data,
+      findings: root ? duplicateKeys(root, file, starts) : [],
       locate(path, key = false) {
         if (!root) return undefined;
         for (let n = path.length; n >= 0; n--) {
@@ -121,6 +124,7 @@ function parseYaml(text: string, file: string): ParseResult {
     ok: true,
     parsed: {
       data: doc.toJS(),
+      findings: [], // the yaml parser already rejects duplicate keys (uniqueKeys)
       locate(path) {
         for (let n = path.length; n >= 0; n--) {
           const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
@@ -133,4 +137,35 @@ function parseYaml(text: string, file: string): ParseResult {
       },
     },
   };
+}
+
+/** JSON allows a key twice and keeps the last value: almost always an editing mistake, so an error. */
+function duplicateKeys(root: Node, file: string, starts: readonly number[]): Finding[] {
+  const out: Finding[] = [];
+  const walk = (node: Node, path: Segment[]) => {
+    if (node.type === 'object') {
+      const seen = new Set<string>();
+      for (const prop of node.children ?? []) {
+        const [keyNode, valueNode] = prop.children ?? [];
+        if (!keyNode) continue;
+        const key = String(keyNode.value);
+        if (seen.has(key)) {
+          out.push({
+            file,
+            path: formatPath([...path, key]),
+            message: `key "${key}" appears twice in the same object; the second value silently replaces the first`,
+            hint: 'keep one of them',
+            ...positionAt(starts, keyNode.offset),
+            severity: 'error',
+          });
+        }
+        seen.add(key);
+        if (valueNode) walk(valueNode, [...path, key]);
+      }
+    } else if (node.type === 'array') {
+      (node.children ?? []).forEach((child, i) => walk(child, [...path, i]));
+    }
+  };
+  walk(root, []);
+  return out;
 }

@@ -62,10 +62,10 @@ export function validateConfigText(text: string, file: string, opts: ValidateOpt
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) return result(parsed.findings);
   const schemaFindings = checkSchema(parsed.parsed, file);
-  if (schemaFindings.length > 0) return result(schemaFindings);
+  if (schemaFindings.length > 0) return result([...parsed.parsed.findings, ...schemaFindings]);
 
   const config = parsed.parsed.data as Config;
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...parsed.parsed.findings];
   const reported = new Set<string>();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const packageCache = new Map<number, ScPackages>();
