@@ -18,10 +18,23 @@ function validator(): ValidateFunction {
 
 type Schema = { type?: string; description?: string; properties?: Record<string, Schema>; anyOf?: Schema[]; enum?: unknown[] };
 
-export function checkSchema(parsed: ParsedText, file: string): Finding[] {
+/**
+ * Errors after which every field still has its declared JSON type (an unknown key, a value outside
+ * an enum or range, a malformed string): semantic rules can still run and report their findings too.
+ */
+const TYPE_PRESERVING = new Set(['additionalProperties', 'enum', 'pattern', 'minLength', 'minimum', 'maximum']);
+
+export interface SchemaCheck {
+  findings: Finding[];
+  /** True when the document's types match the model despite the findings. */
+  typesSound: boolean;
+}
+
+export function checkSchema(parsed: ParsedText, file: string): SchemaCheck {
   const validate = validator();
-  if (validate(parsed.data)) return [];
+  if (validate(parsed.data)) return { findings: [], typesSound: true };
   const errors = relevantErrors(validate.errors ?? []);
+  const typesSound = errors.every((e) => TYPE_PRESERVING.has(e.keyword));
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -31,7 +44,7 @@ export function checkSchema(parsed: ParsedText, file: string): Finding[] {
     seen.add(key);
     findings.push(f);
   }
-  return findings;
+  return { findings, typesSound };
 }
 
 function jsonType(v: unknown): string {

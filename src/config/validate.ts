@@ -1,7 +1,8 @@
 /**
  * Validation pipeline: read → parse (syntax findings with line:column) → schema (all shape
- * findings) → semantic rules (all findings). Rules run only on a schema-valid document, so each
- * rule can trust the types; a document with shape errors reports those first.
+ * findings) → semantic rules (all findings). Rules run when every field has its declared type
+ * (unknown keys, bad enum values and the like do not stop them), so each rule can trust the
+ * types; a document with wrong types or missing required fields reports its shape errors only.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
@@ -61,11 +62,11 @@ export function validateConfigText(text: string, file: string, opts: ValidateOpt
   });
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) return result(parsed.findings);
-  const schemaFindings = checkSchema(parsed.parsed, file);
-  if (schemaFindings.length > 0) return result([...parsed.parsed.findings, ...schemaFindings]);
+  const schema = checkSchema(parsed.parsed, file);
+  if (!schema.typesSound) return result([...parsed.parsed.findings, ...schema.findings]);
 
   const config = parsed.parsed.data as Config;
-  const findings: Finding[] = [...parsed.parsed.findings];
+  const findings: Finding[] = [...parsed.parsed.findings, ...schema.findings];
   const reported = new Set<string>();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const packageCache = new Map<number, ScPackages>();

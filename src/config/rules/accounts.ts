@@ -23,8 +23,8 @@ function checkUsers(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
     }
     if (names.has(u.Name)) ctx.report([...here, 'Name'], `user "${u.Name}" is defined twice`, 'merge the two entries');
     names.add(u.Name);
-    if (u.UID !== undefined) {
-      const uid = Number(u.UID);
+    const uid = Number(u.UID);
+    if (u.UID !== undefined && Number.isInteger(uid)) {
       if (uid > MAX_ID) {
         ctx.report([...here, 'UID'], `UID ${u.UID} is out of range`, `use a UID between 0 and ${MAX_ID}`);
       } else if (u.Name === 'root' && uid !== 0) {

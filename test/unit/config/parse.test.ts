@@ -36,6 +36,24 @@ describe('JSON text', () => {
   });
 });
 
+describe('findings from all stages at once', () => {
+  it('reports unknown keys and bad enum values together with the semantic findings', () => {
+    const text = JSON.stringify({
+      SystemConfigs: [{ Name: 'a', Packages: ['bash', 'kernel'], Hostnme: 'x', BootType: 'uefi', Users: [{ Name: 'u', UID: '70000' }] }],
+    });
+    const paths = validateConfigText(text, file('json')).findings.map((f) => f.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['SystemConfigs[0].Hostnme', 'SystemConfigs[0].BootType', 'SystemConfigs[0].Packages[1]', 'SystemConfigs[0].Users[0].UID', 'SystemConfigs[0].Users']),
+    );
+  });
+
+  it('stops before the semantic rules when a field has the wrong type', () => {
+    const text = JSON.stringify({ SystemConfigs: [{ Name: 'a', Packages: 'bash', Users: [{ Name: 'u', UID: '70000' }] }] });
+    const findings = validateConfigText(text, file('json')).findings;
+    expect(findings.map((f) => f.path)).toEqual(['SystemConfigs[0].Packages']);
+  });
+});
+
 describe('YAML text', () => {
   it('locates findings at their line', () => {
     const text = 'SystemConfigs:\n  - Name: a\n    Packages: [bash]\n    BootType: uefi\n';
