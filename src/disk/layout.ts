@@ -84,13 +84,14 @@ export function planLayout(disk: Disk): DiskLayout {
 }
 
 /** The sfdisk script (input for `sfdisk --no-reread --no-tell-kernel FILE`) creating `layout`. */
-export function renderSfdisk(layout: DiskLayout, diskId?: string): string {
+export function renderSfdisk(layout: DiskLayout, diskId?: string, partUuids: readonly string[] = []): string {
   const lines = [`label: ${layout.table === 'gpt' ? 'gpt' : 'dos'}`, 'unit: sectors', 'sector-size: 512'];
   if (diskId) lines.push(`label-id: ${diskId}`);
   if (layout.table === 'gpt') lines.push(`last-lba: ${layout.sizeBytes / SECTOR - 34}`);
   lines.push('');
-  for (const p of layout.partitions) {
+  for (const [i, p] of layout.partitions.entries()) {
     const fields = [`start=${p.startSector}`, `size=${p.sizeSectors}`, `type=${p.type}`];
+    if (layout.table === 'gpt' && partUuids[i]) fields.push(`uuid=${partUuids[i]}`);
     if (p.name !== undefined) fields.push(`name=${JSON.stringify(p.name)}`);
     if (p.attrs.length) fields.push(`attrs="${p.attrs.join(' ')}"`);
     if (p.bootable) fields.push('bootable');

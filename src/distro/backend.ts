@@ -66,8 +66,8 @@ export interface DistroBackend {
   readonly grub: GrubTools;
   /** Regenerate the initramfs (after configuration that changes it, e.g. fstab, FIPS). */
   updateInitramfs(root: string, chroot: ChrootFn): Promise<void>;
-  /** Final clean-up of the package database and caches (RemoveRpmDb / PreserveTdnfCache equivalents). */
-  finalize(root: string, sc: SystemConfig, chroot: ChrootFn): Promise<void>;
+  /** PreserveTdnfCache: copy the installed packages from the shared cache into the image. Returns how many. */
+  preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number>;
 }
 
 export type ChrootFn = (argv: string[], opts?: ChrootRunOptions) => Promise<RunResult>;

@@ -1,11 +1,24 @@
 import type { Command } from 'commander';
-import { KilnError } from '../../core/errors.js';
+import { build } from '../../build/index.js';
+import { loadConfig } from '../../config/index.js';
 
 export function registerBuild(program: Command): void {
   program
     .command('build')
-    .description('build (not yet implemented)')
-    .action(() => {
-      throw new KilnError('`kiln build` is not yet implemented');
+    .description('build the images a config describes: out/images/<config>/<Name>.<ext>, a manifest and out/logs/<config>.log')
+    .argument('<config>', 'image config file (JSON or YAML)')
+    .option('--out <dir>', 'output directory', 'out')
+    .option('--cache-dir <dir>', 'downloaded-package cache shared between builds (default /var/cache/kiln/<distro>-<release>)')
+    .option('--keep-raw', 'also keep the raw disk as out/images/<config>/<config>.raw (rootfs configs: the tree as <config>.rootfs/)')
+    .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first)')
+    .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
+    .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string }) => {
+      const loaded = await loadConfig(config, opts.baseDir ? { baseDir: opts.baseDir } : {});
+      await build(loaded, {
+        outDir: opts.out,
+        ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+        ...(opts.keepRaw ? { keepRaw: true } : {}),
+        ...(opts.systemConfig ? { systemConfig: opts.systemConfig } : {}),
+      });
     });
 }

@@ -2,24 +2,19 @@
  * The Debian backend: mmdebstrap installs the base system and every package in one call (apt and
  * dpkg run inside the image chroot), from the configured repositories or the host's Debian mirror;
  * downloaded .debs are kept in a shared cache directory, locked with flock(1) so that concurrent
- * builds queue instead of corrupting it. Package-database options map to Debian equivalents:
- *   DisableRpmDocs/RemoveDocs  → dpkg path-exclude for docs, man and info pages (copyright kept)
- *   OverrideRpmLocales         → dpkg path-exclude/include for /usr/share/locale
- *   RemoveRpmDb                → apt's package indexes and caches and dpkg's backup files removed;
- *                                dpkg's status database is kept (dpkg and apt cannot work without it)
- *   PreserveTdnfCache          → the installed .debs are kept in the image's /var/cache/apt/archives
- *                                (default: that directory is left empty)
+ * builds queue instead of corrupting it; the image's own /var/cache/apt/archives stays empty unless
+ * PreserveTdnfCache asks for the installed .debs to be kept (`preserveCache`). The dpkg path
+ * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by the pipeline before
+ * this runs, so dpkg honours them from the first package on.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SystemConfig } from '../../config/model.js';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { endProgress, info } from '../../core/log.js';
 import { findDistro } from '../rules/index.js';
 import type { ChrootFn, DistroBackend, GrubTools, InstalledPackage, InstallRequest } from '../backend.js';
-import { dpkgFilters } from './excludes.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { sourceLines } from './sources.js';
@@ -66,7 +61,7 @@ export class DebianBackend implements DistroBackend {
       out.push(req.boot === 'efi' ? 'grub-efi-amd64-bin' : 'grub-pc-bin', 'grub2-common');
       if (req.boot === 'efi' && req.packages.includes('shim-signed')) out.push('grub-efi-amd64-signed');
       // an initramfs generator for the kernel (one the config chose wins)
-      if (!req.packages.some((p) => p === 'dracut' || p === 'initramfs-tools' || p === 'tiny-initramfs')) out.push('initramfs-tools');
+      if (!req.packages.some((p) => p === 'dracut' || p === 'initramfs-tools' || p === 'tiny-initramfs')) out.push('initramfs-tools', 'zstd');
     }
     return out;
   }
@@ -75,17 +70,16 @@ export class DebianBackend implements DistroBackend {
     const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
     const sources = sourceLines(req.repos, this.release);
     mkdirSync(req.cacheDir, { recursive: true });
+    // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
+    const conf = join(req.root, 'etc/initramfs-tools/conf.d');
+    mkdirSync(conf, { recursive: true });
+    writeFileSync(join(conf, 'kiln.conf'), 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n');
     const args = mmdebstrapArgs({
       root: req.root,
       release: this.release,
       packages,
       sources,
       cacheDir: req.cacheDir,
-      dpkgFilters: dpkgFilters(req.sc),
-      preseedFiles: [
-        // zstd is fast to make and to unpack; one initramfs, built once by the kernel's postinst
-        { path: '/etc/initramfs-tools/conf.d/kiln.conf', content: 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n' },
-      ],
       eatmydata: true,
     });
     const lock = join(req.cacheDir, '.kiln-lock');
@@ -144,13 +138,6 @@ export class DebianBackend implements DistroBackend {
 
   async updateInitramfs(_root: string, chroot: ChrootFn): Promise<void> {
     await chroot(['update-initramfs', '-u', '-k', 'all']);
-  }
-
-  async finalize(root: string, sc: SystemConfig, chroot: ChrootFn): Promise<void> {
-    if (sc.RemoveRpmDb) {
-      await chroot(['sh', '-c', 'rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/lib/dpkg/*-old /var/cache/debconf/*-old']);
-    }
-    void root;
   }
 
   /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */

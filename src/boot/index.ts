@@ -1,0 +1,131 @@
+/**
+ * The bootloader step: grub for UEFI (an EFI binary at the removable path EFI/BOOT/BOOTX64.EFI,
+ * behind shim when shim-signed is installed) or for BIOS (grub-install on the loop device: boot
+ * code in the MBR, core image in the bios_grub partition on GPT or after the MBR), then grub.cfg
+ * from grub-mkconfig (EnableGrubMkconfig true, the default) or from Kiln's renderer (false).
+ * grub's tools come from the image itself and run inside its chroot, so they match its modules.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SystemConfig } from '../config/model.js';
+import { enableGrubMkconfig } from '../config/defaults.js';
+import { KilnError } from '../core/errors.js';
+import { info } from '../core/log.js';
+import type { BootKind, ChrootFn, DistroBackend } from '../distro/backend.js';
+import { kernelCommandLine } from '../system/index.js';
+import { grubDefaults, grubModules, kilnGrubCfg, pinRootPartuuid, stubConfig, type BootFs } from './grubcfg.js';
+
+/** The default kernel options every image gets before the config's own (see docs/imager.md). */
+export const BASE_CMDLINE = ['console=tty0', 'console=ttyS0,115200'];
+
+export interface BootContext {
+  root: string;
+  sc: SystemConfig;
+  backend: DistroBackend;
+  chroot: ChrootFn;
+  boot: BootKind;
+  table: 'gpt' | 'mbr';
+  /** Whole-disk loop device (BIOS: where grub-install writes). */
+  diskDevice: string;
+  /** PARTUUID of the root partition. */
+  rootPartuuid: string;
+  /** Filesystem holding /boot. */
+  bootFs: BootFs;
+  /** PARTUUID of a separate /boot partition, if any. */
+  bootPartuuid?: string;
+  /** Filesystem types on the disk (decides grub modules). */
+  fsTypes: string[];
+  /** Host directory that becomes the ESP's contents (UEFI). */
+  espStaging?: string;
+  /** Whether shim-signed is in the package set. */
+  shim: boolean;
+}
+
+const EFI_MODULES = ['normal', 'configfile', 'search', 'search_fs_uuid', 'search_label', 'linux', 'boot', 'echo', 'test', 'gzio', 'efi_gop', 'all_video', 'serial', 'terminal', 'fat', 'ext2', 'xfs', 'part_gpt', 'part_msdos', 'loadenv', 'reboot', 'halt', 'sleep', 'ls', 'cat'];
+
+export async function installBootloader(ctx: BootContext): Promise<void> {
+  if (ctx.boot === 'none') return;
+  const kernels = await ctx.backend.kernels(ctx.root);
+  if (!kernels.length) {
+    throw new KilnError(`SystemConfig "${ctx.sc.Name}": no kernel was installed, so the image cannot boot`, undefined, [
+      'set KernelOptions.default to a kernel package (linux-image-amd64 on Debian)',
+    ]);
+  }
+  if (ctx.boot === 'efi') await installEfi(ctx);
+  else await installBios(ctx);
+  await writeGrubCfg(ctx, kernels);
+}
+
+async function installEfi(ctx: BootContext): Promise<void> {
+  if (!ctx.espStaging) throw new KilnError(`SystemConfig "${ctx.sc.Name}": BootType efi needs a partition with the "esp" flag`);
+  const g = ctx.backend.grub;
+  const efiBoot = join(ctx.espStaging, 'EFI', 'BOOT');
+  mkdirSync(efiBoot, { recursive: true });
+  const stub = stubConfig(ctx.bootFs);
+  writeFileSync(join(ctx.root, 'tmp/kiln-grub-stub.cfg'), stub);
+  const grubName = ctx.shim ? 'grubx64.efi' : 'BOOTX64.EFI';
+  if (ctx.shim) {
+    // shim → the distribution's signed grub, which reads grub.cfg next to itself ($cmdpath)
+    info('boot: shim + signed grub at EFI/BOOT');
+    copyFileSync(join(ctx.root, 'usr/lib/shim/shimx64.efi.signed'), join(efiBoot, 'BOOTX64.EFI'));
+    for (const extra of ['mmx64.efi', 'fbx64.efi']) {
+      const src = join(ctx.root, 'usr/lib/shim', `${extra}.signed`);
+      if (existsSync(src)) copyFileSync(src, join(efiBoot, extra));
+    }
+    copyFileSync(join(ctx.root, 'usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed'), join(efiBoot, grubName));
+    writeFileSync(join(efiBoot, 'grub.cfg'), stub);
+  } else {
+    info('boot: grub EFI binary at EFI/BOOT/BOOTX64.EFI');
+    await ctx.chroot([g.mkimage, '-O', 'x86_64-efi', '-o', '/tmp/kiln-grubx64.efi', '-p', '/EFI/BOOT', '-c', '/tmp/kiln-grub-stub.cfg', ...EFI_MODULES]);
+    copyFileSync(join(ctx.root, 'tmp/kiln-grubx64.efi'), join(efiBoot, grubName));
+    // a copy of the stub next to the binary, for humans and for a grub that lost its memdisk
+    writeFileSync(join(efiBoot, 'grub.cfg'), stub);
+  }
+  // modules for the `insmod` lines of grub.cfg (what grub-install would have copied)
+  const platform = join(ctx.root, g.libDir.slice(1), 'x86_64-efi');
+  if (existsSync(platform)) {
+    cpSync(platform, join(ctx.root, 'boot/grub/x86_64-efi'), { recursive: true });
+  }
+}
+
+async function installBios(ctx: BootContext): Promise<void> {
+  const g = ctx.backend.grub;
+  info(`boot: grub for BIOS on ${ctx.table === 'gpt' ? 'the bios_grub partition' : 'the MBR gap'}`);
+  const mods = grubModules(ctx.table, ctx.fsTypes).join(' ');
+  try {
+    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice]);
+  } catch (e) {
+    if (ctx.table === 'gpt') {
+      throw new KilnError(`grub could not be installed for BIOS boot: ${(e as Error).message}`, undefined, [
+        ...((e as KilnError).details ?? []),
+        'a GPT disk booted by BIOS needs a small partition with the "bios_grub" (or "grub") flag, e.g. Start 1, End 9, before the root partition',
+      ]);
+    }
+    throw e;
+  }
+}
+
+async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> {
+  const g = ctx.backend.grub;
+  const cfgPath = join(ctx.root, g.configPath.slice(1));
+  mkdirSync(join(cfgPath, '..'), { recursive: true });
+  const bootPartuuid = ctx.bootPartuuid;
+  if (enableGrubMkconfig(ctx.sc)) {
+    // grub-mkconfig adds root= (pinned to the PARTUUID below) and "ro"
+    const cmdline = kernelCommandLine(ctx.sc, { base: BASE_CMDLINE, ...(bootPartuuid ? { bootPartuuid } : {}) });
+    const defaults = join(ctx.root, g.defaultsFile.slice(1));
+    const existing = existsSync(defaults) ? readFileSync(defaults, 'utf8') : 'GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n';
+    mkdirSync(join(defaults, '..'), { recursive: true });
+    writeFileSync(defaults, existing + grubDefaults(cmdline));
+    await ctx.chroot([g.mkconfig, '-o', g.configPath]);
+    const pinned = pinRootPartuuid(readFileSync(cfgPath, 'utf8'), ctx.rootPartuuid);
+    writeFileSync(cfgPath, pinned.text);
+    info(`boot: grub.cfg by ${g.mkconfig}`);
+  } else {
+    const cmdline = kernelCommandLine(ctx.sc, { rootPartuuid: ctx.rootPartuuid, base: ['ro', ...BASE_CMDLINE], ...(bootPartuuid ? { bootPartuuid } : {}) });
+    const entries = kernels.map((version) => ({ version, initrd: existsSync(join(ctx.root, 'boot', `initrd.img-${version}`)) }));
+    const distroName = ctx.backend.name === 'debian' ? 'Debian GNU/Linux' : ctx.backend.name;
+    writeFileSync(cfgPath, kilnGrubCfg({ distroName, boot: ctx.bootFs, kernels: entries, cmdline, modules: grubModules(ctx.table, ctx.fsTypes) }));
+    info('boot: grub.cfg rendered by Kiln');
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * `build()`: a loaded config → artifacts under out/images/<config-name>/, a manifest and a log.
+ *
+ *   plan → host tools → [disk: sparse raw file → table → loop → filesystems → mounted tree]
+ *        | [rootfs: a directory]
+ *   → packages (distro backend, in a chroot) → system configuration steps → PostInstallScripts
+ *   → bootloader → FinalizeImageScripts → manifest → unmount, fill FAT partitions, detach
+ *   → roast into the requested artifacts.
+ *
+ * Every host resource is acquired through a scope, so success, failure and Ctrl-C all release them
+ * (mounts, then loop devices, then the work directory); artifacts appear under their final names
+ * only when complete (roast and writeAtomically rename finished files).
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically } from '../core/atomic.js';
+import { ExitCode, KilnError } from '../core/errors.js';
+import { run } from '../core/exec.js';
+import { endProgress, info, logToFile, progress, setLogFile, stage } from '../core/log.js';
+import { Scope, withScope } from '../core/scope.js';
+import type { LoadedConfig } from '../config/model.js';
+import { copyIntoFat } from '../disk/fat.js';
+import { SECTOR } from '../disk/layout.js';
+import { prepareDisk } from '../disk/image.js';
+import { isFat } from '../disk/types.js';
+import { ensureHostTools } from '../host/index.js';
+import { chroot } from '../install/chroot.js';
+import { mountTree, type MountSpec } from '../install/mounts.js';
+import { installBootloader } from '../boot/index.js';
+import type { BootFs } from '../boot/grubcfg.js';
+import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
+import { applySystemConfig, dpkgExcludes, DPKG_EXCLUDES_FILE, renderFstab, runScripts } from '../system/index.js';
+import type { BuiltDisk, SystemContext } from '../system/types.js';
+import type { ChrootFn } from '../distro/backend.js';
+import { renderManifest } from './manifest.js';
+import { planBuild, settingFor, type BuildOptions, type BuildPlan } from './plan.js';
+import { StageTimer } from './timings.js';
+import { hostFilesFor, hostToolsFor } from './tools.js';
+
+export type { BuildOptions } from './plan.js';
+
+export interface BuildResult {
+  plan: BuildPlan;
+  imageDir: string;
+  /** Absolute paths of the artifacts written. */
+  artifacts: string[];
+  manifest: string;
+  log: string;
+  /** --keep-raw on a disk build: out/images/<config>/<config>.raw */
+  raw?: string;
+  /** --keep-raw on a rootfs build: out/images/<config>/<config>.rootfs (a directory) */
+  tree?: string;
+  /** Identifiers of the disk that was built (partition UUIDs, filesystem UUIDs). */
+  disk?: BuiltDisk;
+  timings: ReturnType<StageTimer['toJSON']>;
+}
+
+export async function build(loaded: LoadedConfig, options: BuildOptions = {}): Promise<BuildResult> {
+  const plan = await planBuild(loaded, options);
+  mkdirSync(join(plan.logFile, '..'), { recursive: true });
+  writeFileSync(plan.logFile, '');
+  setLogFile(plan.logFile);
+  const timer = new StageTimer();
+  stage(
+    `build ${loaded.name}: SystemConfig "${plan.sc.Name}", ${plan.backend.name} ${plan.backend.release}, ` +
+      (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
+  );
+  await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
+  mkdirSync(plan.imageDir, { recursive: true });
+  const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
+  // fail on impossible artifacts now, not after the install; and never leave a previous build's
+  // file under a name this build is about to write (a failed build must not look like a success)
+  const planned = options.skipArtifacts ? [] : planArtifacts({ input, artifacts: plan.artifacts });
+  for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
+
+  return await withScope(`build ${loaded.name}`, async (scope) => {
+    const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
+    scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
+    const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
+
+    const artifacts = options.skipArtifacts
+      ? []
+      : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
+          roast({ input: result.roastInput, artifacts: plan.artifacts, outDir: plan.imageDir, scope }),
+        );
+    const manifest = join(plan.imageDir, 'manifest.json');
+    await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
+
+    let raw: string | undefined;
+    let tree: string | undefined;
+    if (options.keepRaw) {
+      if (plan.layout) {
+        raw = join(plan.imageDir, `${loaded.name}.raw`);
+        await rename(result.roastInput.path, raw);
+      } else {
+        tree = join(plan.imageDir, `${loaded.name}.rootfs`);
+        await removeTree(tree);
+        await rename(result.roastInput.path, tree);
+      }
+    }
+    const timings = timer.toJSON();
+    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n');
+    logToFile(`timings: ${JSON.stringify(timings)}`);
+    stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
+    return {
+      plan,
+      imageDir: plan.imageDir,
+      artifacts,
+      manifest,
+      log: plan.logFile,
+      ...(raw ? { raw } : {}),
+      ...(tree ? { tree } : {}),
+      ...(result.disk ? { disk: result.disk } : {}),
+      timings,
+    };
+  });
+}
+
+interface Assembled {
+  roastInput: RoastInput & { path: string };
+  packages: Awaited<ReturnType<BuildPlan['backend']['manifest']>>;
+  kernels: string[];
+  disk?: BuiltDisk;
+}
+
+/** Partition byte ranges for roast's partition artifacts. */
+function diskPartitions(plan: BuildPlan): DiskPartition[] {
+  return (plan.layout?.partitions ?? []).map((p) => ({
+    id: p.id,
+    startBytes: p.startSector * SECTOR,
+    sizeBytes: p.sizeSectors * SECTOR,
+    fsType: p.partition.FsType,
+  }));
+}
+
+async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: StageTimer): Promise<Assembled> {
+  const layout = plan.layout!;
+  const rawPath = join(work, 'disk.raw');
+  const root = join(work, 'root');
+  // nested scopes so the tree can be unmounted and the disk detached before roasting, while a
+  // failure anywhere still releases them (the outer scope closes them if they are still open)
+  const diskScope = new Scope(`disk ${plan.loaded.name}`);
+  const releaseDisk = scope.add('loop devices', () => diskScope.close());
+  const mountScope = new Scope(`mounts ${plan.loaded.name}`);
+  const releaseMounts = scope.add('mounted tree', () => mountScope.close());
+
+  const prepared = await timer.time('partition and format the disk', () =>
+    prepareDisk(diskScope, rawPath, layout, (id) => settingFor(plan.sc, id)),
+  );
+  const built = prepared.built;
+  for (const [id, bits] of prepared.fatBits) logToFile(`partition ${id}: FAT${bits}`);
+
+  const espPart = layout.partitions.find((p) => p.partition.Flags?.includes('esp'));
+  const specs: MountSpec[] = built.partitions
+    .filter((p) => p.mountPoint && p.fsType !== 'linux-swap' && p.fsuuid)
+    .map((p) => ({ id: p.id, mountPoint: p.mountPoint!, device: p.device!, fsType: p.fsType, ...(p.mountOptions ? { options: p.mountOptions } : {}), staged: isFat(p.fsType as never) }));
+  if (!specs.some((s) => s.mountPoint === '/')) {
+    throw new KilnError(`SystemConfig "${plan.sc.Name}": no partition is mounted at "/"`, ExitCode.InvalidConfig, ['give the root partition "MountPoint": "/" in PartitionSettings']);
+  }
+  const staging = join(work, 'staging');
+  const tree = await timer.time('mount the tree', () => mountTree(mountScope, root, specs, staging));
+  // FAT partitions without a mount point (e.g. an ESP not in fstab) still get a staging directory
+  for (const p of built.partitions) {
+    if (isFat(p.fsType as never) && p.fsuuid && !tree.staging.has(p.id)) {
+      const dir = join(staging, p.id);
+      mkdirSync(dir, { recursive: true });
+      tree.staging.set(p.id, dir);
+    }
+  }
+
+  const assembled = await populate(plan, root, built, timer, async () => {
+    const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
+    const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
+    const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
+    await timer.time(`bootloader (${plan.boot})`, () =>
+      installBootloader({
+        root,
+        sc: plan.sc,
+        backend: plan.backend,
+        chroot: (argv, o) => chroot(root, argv, o),
+        boot: plan.boot,
+        table: layout.table,
+        diskDevice: prepared.attached.device,
+        rootPartuuid: rootPart.partuuid!,
+        bootFs,
+        ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
+        fsTypes: built.partitions.map((p) => p.fsType),
+        ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
+        shim: plan.packages.includes('shim-signed'),
+      }),
+    );
+  });
+
+  await timer.time('unmount, fill FAT partitions, detach', async () => {
+    await releaseMounts();
+    for (const [id, dir] of tree.staging) {
+      const p = built.partitions.find((x) => x.id === id)!;
+      await copyIntoFat(p.device!, dir);
+    }
+    await run('sync', ['-f', rawPath]);
+    await releaseDisk();
+  });
+  // device names are meaningless once detached
+  const disk: BuiltDisk = { ...built, partitions: built.partitions.map(({ device: _d, ...p }) => p) };
+  return { ...assembled, roastInput: { kind: 'disk', path: rawPath, partitions: diskPartitions(plan) }, disk };
+}
+
+async function buildTree(plan: BuildPlan, work: string, timer: StageTimer): Promise<Assembled> {
+  const root = join(work, 'rootfs');
+  mkdirSync(root, { recursive: true });
+  const assembled = await populate(plan, root, undefined, timer, async () => {});
+  return { ...assembled, roastInput: { kind: 'tree', path: root } };
+}
+
+/** Install, configure and run the scripts in the format's order; `boot` runs between the script phases. */
+async function populate(
+  plan: BuildPlan,
+  root: string,
+  disk: BuiltDisk | undefined,
+  timer: StageTimer,
+  boot: (ctx: SystemContext) => Promise<void>,
+): Promise<Omit<Assembled, 'roastInput' | 'disk'>> {
+  // written before any package: dpkg honours the filters from the first file on, and the
+  // kernel's initramfs is built knowing the root filesystem (fsck helpers)
+  const excludes = dpkgExcludes(plan.sc);
+  if (excludes) writeInto(root, DPKG_EXCLUDES_FILE, excludes);
+  if (disk) writeInto(root, '/etc/fstab', renderFstab(disk));
+
+  await timer.time('install packages', () =>
+    plan.backend.install({
+      root,
+      sc: plan.sc,
+      packages: plan.packages,
+      ...(plan.kernel ? { kernel: plan.kernel } : {}),
+      boot: plan.boot,
+      repos: plan.sc.PackageRepos ?? [],
+      cacheDir: plan.cacheDir,
+      onProgress: (done, total) => progress(`packages ${done}/${total || '?'}`),
+    }),
+  );
+  endProgress();
+  const chrootFn: ChrootFn = (argv, opts) => chroot(root, argv, opts);
+  const ctx: SystemContext = {
+    root,
+    loaded: plan.loaded,
+    sc: plan.sc,
+    family: plan.backend.family,
+    ...(disk ? { disk } : {}),
+    chroot: (argv, opts) => chrootFn(argv, opts ? { ...opts } : {}),
+  };
+  await timer.time('system configuration', () => applySystemConfig(ctx));
+  await timer.time('PostInstallScripts', () => runScripts(ctx, 'PostInstallScripts'));
+  await boot(ctx);
+  await timer.time('FinalizeImageScripts', () => runScripts(ctx, 'FinalizeImageScripts'));
+  const packages = await plan.backend.manifest(root);
+  const kernels = await plan.backend.kernels(root);
+  if (plan.sc.PreserveTdnfCache) {
+    const n = await plan.backend.preserveCache(root, plan.cacheDir, packages);
+    info(`PreserveTdnfCache: kept ${n} package files in /var/cache/apt/archives`);
+  }
+  info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
+  return { packages, kernels };
+}
+
+function writeInto(root: string, path: string, content: string): void {
+  const target = join(root, path);
+  mkdirSync(join(target, '..'), { recursive: true });
+  writeFileSync(target, content);
+}
+
+/** rm -rf that never crosses into another filesystem (a mount left behind stays untouched). */
+async function removeTree(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  await run('rm', ['-rf', '--one-file-system', path]);
+}

@@ -1,0 +1,98 @@
+/**
+ * The build plan: which SystemConfig, which disk and layout, which distro backend, which boot, which
+ * artifacts, where outputs go. Pure apart from reading the package lists.
+ */
+import { join, resolve } from 'node:path';
+import { bootType, collectPackages } from '../config/index.js';
+import type { Disk, LoadedConfig, PartitionSetting, SystemConfig } from '../config/model.js';
+import { ExitCode, KilnError, UsageError } from '../core/errors.js';
+import type { BootKind, DistroBackend } from '../distro/backend.js';
+import { backendFor } from '../distro/registry.js';
+import { LayoutError, planLayout, type DiskLayout } from '../disk/layout.js';
+import type { ArtifactRequest } from '../roast/index.js';
+
+export interface BuildOptions {
+  /** Output root (default ./out). */
+  outDir?: string;
+  /** Downloaded-package cache (default /var/cache/kiln/<distro>-<release>). */
+  cacheDir?: string;
+  /** Keep the raw disk as out/images/<config>/<config>.raw (rootfs: the tree as <config>.rootfs/). */
+  keepRaw?: boolean;
+  /** SystemConfig to build when the config has several (default: IsDefault, else the first). */
+  systemConfig?: string;
+  /** Skip roasting (e.g. the ISO maker only wants the raw disk or the tree). */
+  skipArtifacts?: boolean;
+}
+
+export interface BuildPlan {
+  loaded: LoadedConfig;
+  sc: SystemConfig;
+  backend: DistroBackend;
+  /** Undefined for rootfs builds (no Partitions). */
+  disk?: Disk;
+  layout?: DiskLayout;
+  boot: BootKind;
+  packages: string[];
+  kernel?: string;
+  artifacts: ArtifactRequest[];
+  outRoot: string;
+  imageDir: string;
+  logFile: string;
+  cacheDir: string;
+  options: BuildOptions;
+}
+
+export function chooseSystemConfig(loaded: LoadedConfig, name?: string): SystemConfig {
+  const all = loaded.config.SystemConfigs;
+  if (name) {
+    const sc = all.find((s) => s.Name === name);
+    if (!sc) throw new UsageError(`--system-config ${name}: ${loaded.file} has no SystemConfig of that name (it has: ${all.map((s) => s.Name).join(', ')})`);
+    return sc;
+  }
+  const chosen = all.find((s) => s.IsDefault) ?? all[0];
+  if (!chosen) throw new KilnError(`${loaded.file}: no SystemConfigs to build`, ExitCode.InvalidConfig);
+  return chosen;
+}
+
+export function settingFor(sc: SystemConfig, id: string): PartitionSetting | undefined {
+  return sc.PartitionSettings?.find((p) => p.ID === id);
+}
+
+export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}): Promise<BuildPlan> {
+  const sc = chooseSystemConfig(loaded, options.systemConfig);
+  const backend = backendFor(sc);
+  const disk = loaded.config.Disks?.[0];
+  const partitioned = !!disk?.Partitions?.length;
+  let layout: DiskLayout | undefined;
+  if (partitioned) {
+    try {
+      layout = planLayout(disk!);
+    } catch (e) {
+      if (e instanceof LayoutError) throw new KilnError(`${loaded.file}: Disks[0]: ${e.message}`, ExitCode.InvalidConfig);
+      throw e;
+    }
+  }
+  const bt = bootType(sc);
+  const boot: BootKind = !partitioned ? 'none' : bt === 'efi' || bt === 'legacy' ? bt : 'none';
+  const artifacts: ArtifactRequest[] = [
+    ...(disk?.Artifacts ?? []).map((a) => ({ ...a })),
+    ...(disk?.Partitions ?? []).flatMap((p) => (p.Artifacts ?? []).map((a) => ({ ...a, partitionId: p.ID }))),
+  ];
+  const outRoot = resolve(options.outDir ?? 'out');
+  const kernel = sc.KernelOptions?.default;
+  return {
+    loaded,
+    sc,
+    backend,
+    ...(partitioned ? { disk: disk!, layout: layout! } : {}),
+    boot,
+    packages: await collectPackages(sc),
+    ...(kernel ? { kernel } : {}),
+    artifacts,
+    outRoot,
+    imageDir: join(outRoot, 'images', loaded.name),
+    logFile: join(outRoot, 'logs', `${loaded.name}.log`),
+    cacheDir: resolve(options.cacheDir ?? `/var/cache/kiln/${backend.name}-${backend.release}`),
+    options,
+  };
+}

@@ -1,0 +1,25 @@
+/** Wall time per pipeline stage, for the build log and the benchmark (not for tests). */
+import { stage } from '../core/log.js';
+
+export class StageTimer {
+  readonly stages: { name: string; seconds: number }[] = [];
+  private readonly started = Date.now();
+
+  async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    stage(name);
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      this.stages.push({ name, seconds: (Date.now() - t0) / 1000 });
+    }
+  }
+
+  get totalSeconds(): number {
+    return (Date.now() - this.started) / 1000;
+  }
+
+  toJSON(): { stages: { name: string; seconds: number }[]; totalSeconds: number } {
+    return { stages: this.stages, totalSeconds: this.totalSeconds };
+  }
+}

@@ -1,0 +1,37 @@
+/** The host programs a build plan needs (checked, and installed where possible, before work starts). */
+import { isFat } from '../disk/types.js';
+import { mkfsTool } from '../disk/mkfs.js';
+import type { BuildPlan } from './plan.js';
+
+const ARTIFACT_TOOLS: Record<string, string[]> = {
+  vhd: ['qemu-img'],
+  vhdx: ['qemu-img'],
+  qcow2: ['qemu-img'],
+  vmdk: ['qemu-img'],
+  ova: ['qemu-img', 'tar'],
+  squashfs: ['mksquashfs'],
+  erofs: ['mkfs.erofs'],
+  initrd: ['cpio'],
+  rdiff: ['rdiff'],
+};
+const COMPRESSION_TOOLS: Record<string, string[]> = { gz: ['gzip'], xz: ['xz'], zst: ['zstd'], 'tar.gz': ['tar', 'gzip'], 'tar.xz': ['tar', 'xz'], 'tar.zst': ['tar', 'zstd'] };
+
+export function hostToolsFor(plan: BuildPlan): string[] {
+  const tools = new Set<string>(['unshare', 'chroot', 'mount', 'umount', 'flock', 'dpkg-query', ...plan.backend.hostTools()]);
+  if (plan.layout) {
+    for (const t of ['losetup', 'partx', 'sfdisk']) tools.add(t);
+    for (const p of plan.layout.partitions) {
+      tools.add(mkfsTool(p.partition.FsType));
+      if (isFat(p.partition.FsType)) tools.add('mcopy');
+    }
+  }
+  for (const a of plan.artifacts) {
+    for (const t of ARTIFACT_TOOLS[a.Type?.toLowerCase() ?? ''] ?? []) tools.add(t);
+    for (const t of COMPRESSION_TOOLS[a.Compression?.toLowerCase() ?? ''] ?? []) tools.add(t);
+  }
+  return [...tools];
+}
+
+export function hostFilesFor(plan: BuildPlan): string[] {
+  return plan.backend.family === 'debian' ? ['/usr/share/mmdebstrap/hooks/eatmydata/extract.sh'] : [];
+}

@@ -1,0 +1,79 @@
+/**
+ * A partitioned raw disk, ready to mount: sparse file of MaxSize MiB → partition table (sfdisk,
+ * with disk and partition identifiers chosen here so fstab and grub can name them) → loop device
+ * and partition nodes → a filesystem on every partition (none on a BIOS boot partition: grub
+ * writes its core image there).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { PartitionSetting } from '../config/model.js';
+import { run } from '../core/exec.js';
+import { info } from '../core/log.js';
+import type { Scope } from '../core/scope.js';
+import type { BuiltDisk, BuiltPartition } from '../system/types.js';
+import { renderSfdisk, SECTOR, type DiskLayout } from './layout.js';
+import { attachDisk, type AttachedDisk } from './loop.js';
+import { makeFilesystem } from './mkfs.js';
+import { isBiosBoot } from './types.js';
+
+export interface PreparedDisk {
+  built: BuiltDisk;
+  attached: AttachedDisk;
+  /** FAT width used per partition id (FAT partitions only). */
+  fatBits: Map<string, 12 | 16 | 32>;
+}
+
+export interface DiskIds {
+  diskId: string;
+  partUuids: string[];
+}
+
+/** Fresh identifiers: GPT GUIDs, or an MBR disk signature whose PARTUUIDs are <sig>-<nn>. */
+export function newDiskIds(layout: DiskLayout): DiskIds {
+  if (layout.table === 'gpt') return { diskId: randomUUID(), partUuids: layout.partitions.map(() => randomUUID()) };
+  let sig = randomBytes(4).toString('hex');
+  if (sig === '00000000') sig = '4b494c4e';
+  return { diskId: `0x${sig}`, partUuids: layout.partitions.map((p) => `${sig}-${String(p.number).padStart(2, '0')}`) };
+}
+
+/** Create the sparse file (the caller owns its lifetime) and write the partition table. */
+export async function partitionFile(path: string, layout: DiskLayout, ids: DiskIds): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    await fh.truncate(layout.sizeBytes);
+  } finally {
+    await fh.close();
+  }
+  await run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', path], { input: renderSfdisk(layout, ids.diskId, ids.partUuids) });
+}
+
+export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout, settings: (id: string) => PartitionSetting | undefined): Promise<PreparedDisk> {
+  const ids = newDiskIds(layout);
+  await partitionFile(path, layout, ids);
+  const attached = await attachDisk(scope, path, layout.partitions.length);
+  info(`disk: ${layout.table} on ${attached.device}, ${layout.partitions.length} partition(s), ${layout.sizeBytes / 1024 / 1024} MiB`);
+  const partitions: BuiltPartition[] = [];
+  const fatBits = new Map<string, 12 | 16 | 32>();
+  for (const [i, p] of layout.partitions.entries()) {
+    const device = attached.partition(p.number);
+    const s = settings(p.id);
+    const base: BuiltPartition = {
+      id: p.id,
+      device,
+      partuuid: ids.partUuids[i]!,
+      fsType: p.partition.FsType,
+      mountIdentifier: s?.MountIdentifier ?? 'partuuid',
+      ...(p.name !== undefined ? { partlabel: p.name } : {}),
+      ...(s?.MountPoint ? { mountPoint: s.MountPoint } : {}),
+      ...(s?.MountOptions ? { mountOptions: s.MountOptions } : {}),
+    };
+    if (isBiosBoot(p.partition.Flags) && layout.table === 'gpt') {
+      partitions.push(base); // raw space for grub's core image
+      continue;
+    }
+    const made = await makeFilesystem(device, p.partition.FsType, p.sizeSectors * SECTOR, p.id);
+    if (made.fatBits) fatBits.set(p.id, made.fatBits);
+    partitions.push({ ...base, fsuuid: made.uuid });
+  }
+  return { built: { tableType: layout.table, diskId: ids.diskId, partitions }, attached, fatBits };
+}

@@ -1,0 +1,81 @@
+/**
+ * Host tools and the Debian packages that provide them. `kiln build` checks the tools its config
+ * needs; `kiln prereqs --all` covers everything the test suite and the benchmarks use (including
+ * what the ISO, roast and RPM work needs), so a fresh Debian machine can run `npm test`.
+ */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  // disks and filesystems
+  losetup: 'mount',
+  mount: 'mount',
+  umount: 'mount',
+  partx: 'util-linux',
+  unshare: 'util-linux',
+  flock: 'util-linux',
+  chroot: 'coreutils',
+  sfdisk: 'fdisk',
+  'mkfs.ext2': 'e2fsprogs',
+  'mkfs.ext3': 'e2fsprogs',
+  'mkfs.ext4': 'e2fsprogs',
+  'mkfs.xfs': 'xfsprogs',
+  mkswap: 'util-linux',
+  'mkfs.vfat': 'dosfstools',
+  mcopy: 'mtools',
+  mdir: 'mtools',
+  // packages
+  mmdebstrap: 'mmdebstrap',
+  'dpkg-query': 'dpkg',
+  debootstrap: 'debootstrap',
+  rpm: 'rpm',
+  createrepo_c: 'createrepo-c',
+  dnf: 'dnf',
+  // artifacts
+  'qemu-img': 'qemu-utils',
+  xorriso: 'xorriso',
+  mksquashfs: 'squashfs-tools',
+  'mkfs.erofs': 'erofs-utils',
+  cpio: 'cpio',
+  zstd: 'zstd',
+  xz: 'xz-utils',
+  pigz: 'pigz',
+  gzip: 'gzip',
+  tar: 'tar',
+  rdiff: 'rdiff',
+  // tests and benchmarks
+  'qemu-system-x86_64': 'qemu-system-x86',
+  expect: 'expect',
+  mkosi: 'mkosi',
+  'systemd-nspawn': 'systemd-container',
+  bc: 'bc',
+  objcopy: 'binutils',
+};
+
+/** Files (not programs) that must exist, with their package. */
+export const FILE_PACKAGES: Readonly<Record<string, string>> = {
+  '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  '/usr/share/seabios/bios.bin': 'seabios',
+  '/usr/share/mmdebstrap/hooks/eatmydata/extract.sh': 'mmdebstrap',
+  '/usr/bin/time': 'time',
+};
+
+/** What `kiln prereqs --all` installs: every package any part of Kiln, its tests or its bench use. */
+export const ALL_PACKAGES: readonly string[] = [
+  ...new Set([
+    ...Object.values(TOOL_PACKAGES),
+    ...Object.values(FILE_PACKAGES),
+    'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
+    'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
+    'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
+  ]),
+].sort();
+
+/** The packages providing `tools`; unknown tools are reported by name. */
+export function packagesFor(tools: readonly string[]): { packages: string[]; unknown: string[] } {
+  const packages = new Set<string>();
+  const unknown: string[] = [];
+  for (const t of tools) {
+    const p = TOOL_PACKAGES[t] ?? FILE_PACKAGES[t];
+    if (p) packages.add(p);
+    else unknown.push(t);
+  }
+  return { packages: [...packages].sort(), unknown };
+}

@@ -1,0 +1,79 @@
+/**
+ * The image's filesystems mounted as a tree under the build's root directory, parents before
+ * children ("/" then "/boot" then "/boot/efi"...), each registered with the scope so they are
+ * unmounted children-first on success, error or Ctrl-C. FAT partitions cannot be mounted (no vfat
+ * in the kernel): their mount point gets a staging directory (bind-mounted) whose contents are
+ * copied into the FAT filesystem with mtools when the tree is released.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../core/exec.js';
+import type { Scope } from '../core/scope.js';
+
+export interface MountSpec {
+  id: string;
+  mountPoint: string;
+  device: string;
+  fsType: string;
+  /** The config's MountOptions (fstab options). */
+  options?: string;
+  /** FAT: staged in a directory instead of mounted. */
+  staged: boolean;
+}
+
+/** Mount points in an order where every parent comes before its children. */
+export function mountOrder<T extends { mountPoint: string }>(specs: readonly T[]): T[] {
+  const depth = (p: string) => (p === '/' ? 0 : p.split('/').filter(Boolean).length);
+  return [...specs].sort((a, b) => depth(a.mountPoint) - depth(b.mountPoint) || a.mountPoint.localeCompare(b.mountPoint));
+}
+
+/** Options that would stop the build from writing or running programs are dropped at build time. */
+const BUILD_TIME_DROPPED = new Set(['ro', 'noauto', 'nofail', 'defaults', 'noexec', 'nosuid', 'nodev', 'auto', 'user', 'users', 'nouser', '_netdev']);
+
+export function buildMountOptions(fsType: string, options: string | undefined): string[] {
+  const kept = (options ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o && !BUILD_TIME_DROPPED.has(o) && !o.startsWith('x-') && !o.startsWith('comment='));
+  return kept.length ? ['-t', fsType, '-o', kept.join(',')] : ['-t', fsType];
+}
+
+export interface MountedTree {
+  root: string;
+  /** Staging directories of FAT partitions, by partition id. */
+  staging: Map<string, string>;
+}
+
+/** Mount the tree; `stagingBase` holds the FAT staging directories. */
+export async function mountTree(scope: Scope, root: string, specs: readonly MountSpec[], stagingBase: string): Promise<MountedTree> {
+  const staging = new Map<string, string>();
+  mkdirSync(root, { recursive: true });
+  for (const spec of mountOrder(specs)) {
+    const target = join(root, spec.mountPoint);
+    mkdirSync(target, { recursive: true });
+    let source = spec.device;
+    let args: string[];
+    if (spec.staged) {
+      source = join(stagingBase, spec.id);
+      mkdirSync(source, { recursive: true });
+      staging.set(spec.id, source);
+      args = ['--bind', source, target];
+    } else {
+      args = [...buildMountOptions(spec.fsType === 'linux-swap' ? 'swap' : spec.fsType, spec.options), source, target];
+    }
+    await scope.acquire(
+      `mount ${spec.mountPoint}`,
+      () => run('mount', args),
+      () => unmount(target),
+      () => ({ kind: 'mount', path: target }),
+    );
+  }
+  return { root, staging };
+}
+
+export async function unmount(target: string): Promise<void> {
+  const r = await run('umount', [target], { allowFailure: true });
+  if (r.code === 0 || /not mounted|no mount point/.test(r.stderrTail)) return;
+  // a process still holds it (e.g. a script left a daemon): detach lazily rather than leak it
+  await run('umount', ['--lazy', target]);
+}
