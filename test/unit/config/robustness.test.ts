@@ -20,8 +20,18 @@ const REPLACEMENTS: unknown[] = [null, 0, -1, 1.5, 70000, '', ' ', 'x', '../..',
 
 /** Every [container, key] pair in the document. */
 function slots(doc: Json, out: [Json, string | number][] = []): [Json, string | number][] {
-  if (Array.isArray(doc)) doc.forEach((v, i) => (out.push([doc, i]), slots(v, out)));
-  else if (doc && typeof doc === 'object') for (const k of Object.keys(doc)) out.push([doc, k]), slots(doc[k], out);
+  if (Array.isArray(doc)) {
+    doc.forEach((v, i) => {
+      out.push([doc, i]);
+      slots(v, out);
+    });
+  }
+  else if (doc && typeof doc === 'object') {
+    for (const k of Object.keys(doc)) {
+      out.push([doc, k]);
+      slots(doc[k], out);
+    }
+  }
   return out;
 }
 
