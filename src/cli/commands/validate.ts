@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { displayPath, formatFinding, validateConfigFile, type ValidationResult } from '../../config/index.js';
-import { ExitCode, KilnError } from '../../core/errors.js';
+import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 
 const HELP = `
 Checks the whole image-config format (Azure Linux imageconfig JSON, or YAML, plus Kiln's Distro
@@ -16,6 +16,7 @@ Examples:
   kiln validate imageconfigs/debian-efi.json
   kiln validate --json imageconfigs/*.json
   imageconfigvalidator --base-dir ../shared/reference/azurelinux/imageconfigs core-efi.json
+  imageconfigvalidator --input core-efi.json --dir .     (upstream's flag names also work)
 
 Exit codes (validate):
   0  every config is valid (warnings may be printed)
@@ -31,12 +32,17 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description('check image config files and report every problem (alias: imageconfigvalidator)')
-    .argument('<config...>', 'image config files (.json, .yaml, .yml)')
+    .argument('[config...]', 'image config files (.json, .yaml, .yml)')
     .option('--json', 'print findings as JSON on stdout: [{file, valid, findings: [{file, path, line, column, severity, message, hint}]}]')
     .option('--base-dir <dir>', "resolve relative paths against DIR instead of each config file's directory")
+    .addOption(new Option('--input <file>', "upstream imageconfigvalidator's spelling of a config argument").hideHelp())
+    .addOption(new Option('--dir <dir>', "upstream imageconfigvalidator's spelling of --base-dir").hideHelp())
     .addHelpText('after', HELP)
-    .action((configs: string[], opts: Options) => {
-      process.exitCode = runValidate(configs, opts);
+    .action((configs: string[], opts: Options & { input?: string; dir?: string }) => {
+      const files = [...configs, ...(opts.input ? [opts.input] : [])];
+      if (files.length === 0) throw new UsageError('no config file given: kiln validate <config...> (see kiln validate --help)');
+      const baseDir = opts.baseDir ?? opts.dir;
+      process.exitCode = runValidate(files, { ...opts, ...(baseDir !== undefined ? { baseDir } : {}) });
     });
 }
 

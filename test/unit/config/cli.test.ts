@@ -81,7 +81,20 @@ describe('kiln validate', () => {
   it('exits 2 without a config argument', async () => {
     const r = await kiln('validate');
     expect(r.code).toBe(2);
-    expect(r.err).toContain("missing required argument 'config'");
+    expect(r.err).toContain('no config file given');
+  });
+
+  it("accepts upstream imageconfigvalidator's --input and --dir flags", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-upstream-flags-'));
+    try {
+      const copy = join(dir, 'base.json');
+      copyFileSync(BASE_FILE, copy);
+      const r = await kiln('validate', '--input', copy, '--dir', BASE_DIR);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/base\.json: valid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('validates several files; one invalid makes the exit code 1', async () => {
