@@ -28,6 +28,8 @@ export interface PlannedArtifact {
   innerCompression?: Compression;
   fileName: string;
   baseImage?: string;
+  /** Takes the input raw disk over by rename (RoastRequest.consumeInput); always made last. */
+  consumes?: boolean;
 }
 
 const EXT_FAMILY = new Set(['ext2', 'ext3', 'ext4']);
@@ -41,8 +43,14 @@ function invalid(a: ArtifactRequest, what: string, todo: string): KilnError {
 }
 
 /** Resolve every request against the input; throws (exit 1) on the first impossible one. */
-export function planArtifacts(req: Pick<RoastRequest, 'input' | 'artifacts' | 'baseImages'>): PlannedArtifact[] {
+export function planArtifacts(req: Pick<RoastRequest, 'input' | 'artifacts' | 'baseImages' | 'consumeInput'>): PlannedArtifact[] {
   const plans = req.artifacts.map((a) => planOne(a, req.input, req.baseImages));
+  if (req.consumeInput && req.input.kind === 'disk') {
+    // prefer a vhd (raw + footer) over a raw copy; only a whole-disk, uncompressed one can take it
+    const takers = plans.filter((p) => !p.partition && !p.compression && (p.converter.name === 'vhd' || p.converter.name === 'raw'));
+    const taker = takers.find((p) => p.converter.name === 'vhd') ?? takers[0];
+    if (taker) taker.consumes = true;
+  }
   const seen = new Map<string, ArtifactRequest>();
   for (const p of plans) {
     const other = seen.get(p.fileName);
@@ -138,10 +146,18 @@ async function checkInput(input: RoastInput): Promise<void> {
   if (input.kind === 'tree' && !st.isDirectory() && !st.isFile()) throw new KilnError(`roast input ${input.path} is neither a directory nor a tar archive`, ExitCode.Usage);
 }
 
+/** Taking the input over is a rename: it must be a plain file on the output's filesystem. */
+async function checkConsumable(input: string, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const [a, b] = await Promise.all([stat(input), stat(outDir)]);
+  if (a.dev !== b.dev) throw new KilnError(`cannot consume ${input}: it is not on the filesystem of ${outDir}`, ExitCode.Usage, ['drop --consume-input, or write the artifacts next to the input']);
+}
+
 /** Produce every artifact; returns their final paths, in request order. */
 export async function roast(req: RoastRequest): Promise<string[]> {
   const plans = planArtifacts(req);
   await checkInput(req.input);
+  if (plans.some((p) => p.consumes)) await checkConsumable(req.input.path, resolve(req.outDir));
   const outDir = resolve(req.outDir);
   await mkdir(outDir, { recursive: true });
   const { dir: work, release: releaseWork } = await scratchDir(req.scope, outDir);
@@ -156,8 +172,11 @@ export async function roast(req: RoastRequest): Promise<string[]> {
   }
 
   const extracted = new Map<string, string>();
-  const results: string[] = [];
-  for (const [i, plan] of plans.entries()) {
+  const results: string[] = new Array<string>(plans.length);
+  // the artifact that consumes the input runs last, when nothing else needs the raw any more
+  const order = [...plans.keys()].sort((a, b) => Number(plans[a]!.consumes ?? false) - Number(plans[b]!.consumes ?? false));
+  for (const i of order) {
+    const plan = plans[i]!;
     const finalPath = join(outDir, plan.fileName);
     stage(`roast ${plan.fileName} (${plan.converter.name}${plan.compression ? ` + ${plan.compression}` : ''})`);
     let from = source;
@@ -179,6 +198,7 @@ export async function roast(req: RoastRequest): Promise<string[]> {
         name: plan.request.Name,
         ...(plan.innerCompression ? { compression: plan.innerCompression } : {}),
         ...(plan.baseImage ? { baseImage: resolve(plan.baseImage) } : {}),
+        ...(plan.consumes ? { consumeSource: true } : {}),
       };
       if (plan.compression) {
         const intermediate = plan.converter.name === 'raw' ? from : join(jobDir, `out.${plan.converter.extension}`);
@@ -191,7 +211,7 @@ export async function roast(req: RoastRequest): Promise<string[]> {
     await rm(jobDir, { recursive: true, force: true });
     const { size } = await stat(finalPath);
     info(`  ${finalPath} (${formatSize(size)})`);
-    results.push(finalPath);
+    results[i] = finalPath;
   }
   await releaseWork();
   return results;

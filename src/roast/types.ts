@@ -43,6 +43,12 @@ export interface RoastRequest {
   /** Temporary files are registered here, so a failure or Ctrl-C leaves nothing half-written. */
   scope: Scope;
   baseImages?: BaseImages;
+  /**
+   * The raw disk is a throwaway (kiln build without --keep-raw): one raw or vhd artifact may take it
+   * over by rename instead of copying it (a fixed VHD is then the raw plus a footer: no data copied).
+   * That artifact is made last; the input path is gone afterwards.
+   */
+  consumeInput?: boolean;
 }
 
 /** What a converter is given: a source of its input kind and a (temporary) output path to create. */
@@ -60,6 +66,8 @@ export interface ConvertJob {
   compression?: string;
   /** Base image for diff formats (from PartitionSettings). */
   baseImage?: string;
+  /** The source may be moved into the output instead of copied (see RoastRequest.consumeInput). */
+  consumeSource?: boolean;
 }
 
 export interface Converter {

@@ -13,6 +13,7 @@ import { withScope } from '../../src/core/scope.js';
 import { roast, type ArtifactRequest, type RoastInput } from '../../src/roast/index.js';
 import { parseVhdFooter } from '../../src/roast/vhd-footer.js';
 import { makeFixture, makeTree, type Fixture } from '../unit/roast/fixture.js';
+import { REPO } from './lib/images.js';
 
 const MIB = 1024 * 1024;
 let fx: Fixture;
@@ -303,6 +304,31 @@ describe('inputs, errors and cleanliness', () => {
     expect(await readdir(join(fx.dir, 'noinit-out2'))).toEqual([]);
   });
 
+  it('consumeInput: the vhd takes the raw over (made last), other artifacts still come from it', async () => {
+    const throwaway = join(fx.dir, 'throwaway.raw');
+    await run('cp', ['--sparse=always', fx.disk, throwaway]);
+    const cOut = join(fx.dir, 'consume-out');
+    const [vhd, qcow2] = await withScope('roast-test', (scope) =>
+      roast({ input: { kind: 'disk', path: throwaway }, artifacts: [{ Name: 'c', Type: 'vhd' }, { Name: 'c', Type: 'qcow2' }], outDir: cOut, scope, consumeInput: true }),
+    );
+    await expect(stat(throwaway)).rejects.toThrow(/ENOENT/);
+    expect(await roundTrips(vhd!, 'vpc', fx.disk)).toBe(true);
+    expect(await roundTrips(qcow2!, 'qcow2', fx.disk)).toBe(true);
+  });
+
+  it('a raw whose size is not a whole MiB becomes a VHD padded with zeros to the next MiB', async () => {
+    const odd = join(fx.dir, 'odd.raw');
+    await run('truncate', ['-s', String(3 * MIB + 512), odd]);
+    await run('dd', ['if=/dev/urandom', `of=${odd}`, 'bs=512', 'count=1', `seek=${(3 * MIB) / 512}`, 'conv=notrunc', 'status=none']);
+    const [vhd] = await roastInto(join(fx.dir, 'odd-out'), { kind: 'disk', path: odd }, [{ Name: 'odd', Type: 'vhd' }]);
+    expect((await stat(vhd!)).size).toBe(4 * MIB + 512);
+    const back = join(fx.dir, 'odd.back');
+    await run('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', vhd!, back]);
+    expect((await stat(back)).size).toBe(4 * MIB);
+    await run('cmp', ['-n', String(3 * MIB + 512), back, odd]);
+    await run('cmp', ['-i', `${3 * MIB + 512}:0`, '-n', String(MIB - 512), back, '/dev/zero']);
+  });
+
   it('a rootfs tar is accepted as the tree', async () => {
     const tarOut = join(fx.dir, 'from-tar');
     const [sq] = await roastInto(tarOut, { kind: 'tree', path: join(fx.dir, 'tout', 'core.tar.zst') }, [{ Name: 'c', Type: 'squashfs' }]);
@@ -320,5 +346,18 @@ describe('inputs, errors and cleanliness', () => {
     expect((err as KilnError).message).toMatch(/rdiff/);
     // what completed before the failure stays; nothing of the failed one, no scratch
     expect(await readdir(failOut)).toEqual(['ok.qcow2']);
+  });
+
+  it('Ctrl-C during a conversion: exit 130, no artifact, no temporary file, no scratch directory', async () => {
+    const noisy = join(fx.dir, 'noisy.raw');
+    await run('dd', ['if=/dev/urandom', `of=${noisy}`, 'bs=1M', 'count=96', 'status=none']);
+    const intOut = join(fx.dir, 'int-out');
+    await run(join(REPO, 'kiln'), ['--version']); // compile first: the signal must reach kiln itself
+    const script = `node "$1" roast "$2" -a raw:xz -o "$3" & p=$!
+      i=0; until ls -a "$3" 2>/dev/null | grep -q partial; do sleep 0.1; i=$((i+1)); [ $i -lt 200 ] || break; done
+      kill -INT $p; wait $p; echo "exit=$?"`;
+    const r = await output('sh', ['-c', script, 'sh', join(REPO, 'dist/cli/kiln.js'), noisy, intOut]);
+    expect(r).toMatch(/exit=130$/);
+    expect(await readdir(intOut)).toEqual([]);
   });
 });

@@ -31,6 +31,7 @@ interface Options {
   rdiffBase: string[];
   overlayBase: string[];
   list?: boolean;
+  consumeInput?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -46,6 +47,7 @@ export function registerRoast(program: Command): void {
     .option('-o, --out <dir>', 'output directory (default: out/images/<name>)')
     .option('--rdiff-base <id=path>', 'base image for rdiff artifacts of partition ID (repeatable)', collect, [])
     .option('--overlay-base <id=path>', 'base image for diff artifacts of partition ID (repeatable)', collect, [])
+    .option('--consume-input', 'the raw disk is a throwaway: a vhd or raw artifact takes it over by rename instead of copying it (the input is gone afterwards)')
     .option('--list', 'list the formats and exit')
     .addHelpText('after', HELP)
     .action(async (input: string | undefined, opts: Options) => {
@@ -93,5 +95,5 @@ export async function runRoast(input: string | undefined, opts: Options): Promis
     roastInput = { kind, path: resolve(input) };
   }
   const outDir = resolve(opts.out ?? `out/images/${name}`);
-  return withScope('roast', (scope) => roast({ input: roastInput, artifacts, outDir, scope, baseImages }));
+  return withScope('roast', (scope) => roast({ input: roastInput, artifacts, outDir, scope, baseImages, consumeInput: opts.consumeInput ?? false }));
 }

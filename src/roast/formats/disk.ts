@@ -4,7 +4,7 @@
  * the reference implementation, with out-of-order writes and parallel coroutines.
  */
 import { randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, rename, stat } from 'node:fs/promises';
 import { run } from '../../core/exec.js';
 import type { Converter, ConvertJob } from '../types.js';
 import { copySparse } from '../sparse.js';
@@ -16,28 +16,33 @@ export const raw: Converter = {
   name: 'raw',
   extension: 'raw',
   accepts: ['disk', 'partition'],
-  description: 'raw image, sparse copy (cp --sparse=always --reflink=auto)',
-  convert: (job) => copySparse(job.source, job.output),
+  description: 'raw image, sparse copy in the kernel (SEEK_DATA + copy_file_range)',
+  convert: (job) => takeOrCopy(job),
 };
+
+/** The raw bytes at job.output: moved there when the input is a throwaway, else a sparse copy. */
+async function takeOrCopy(job: ConvertJob): Promise<void> {
+  if (job.consumeSource) await rename(job.source, job.output);
+  else await copySparse(job.source, job.output);
+}
 
 export const vhd: Converter = {
   name: 'vhd',
   extension: 'vhd',
   accepts: ['disk', 'partition'],
-  description: 'fixed VHD for Azure (native: sparse copy, size rounded up to a MiB, 512-byte footer)',
+  description: 'fixed VHD for Azure (native: raw sparse copy, or the raw itself when consumable, size rounded up to a MiB, 512-byte footer)',
   convert: writeFixedVhd,
 };
 
 async function writeFixedVhd(job: ConvertJob): Promise<void> {
   const { size } = await stat(job.source);
   const virtualSize = vhdVirtualSize(size);
-  await copySparse(job.source, job.output);
+  await takeOrCopy(job);
   const footer = fixedVhdFooter(virtualSize, { uniqueId: randomBytes(16) });
   const fh = await open(job.output, 'r+');
   try {
     await fh.truncate(virtualSize); // the padding up to the MiB boundary stays a hole
     await fh.write(footer, 0, VHD_FOOTER_SIZE, virtualSize);
-    await fh.sync();
     const check = Buffer.alloc(VHD_FOOTER_SIZE);
     await fh.read(check, 0, VHD_FOOTER_SIZE, virtualSize);
     if (!parseVhdFooter(check).checksumValid) throw new Error('VHD footer read back with a bad checksum');

@@ -78,6 +78,18 @@ describe('planArtifacts', () => {
   });
 });
 
+describe('planArtifacts with consumeInput', () => {
+  it('lets one whole-disk vhd (preferred) or raw take the input over', () => {
+    const plans = planArtifacts({ input: disk, consumeInput: true, artifacts: [{ Name: 'c', Type: 'raw' }, { Name: 'c', Type: 'qcow2' }, { Name: 'c', Type: 'vhd' }] });
+    expect(plans.map((p) => p.consumes ?? false)).toEqual([false, false, true]);
+  });
+  it('never a compressed, partition or tree artifact, and not without the flag', () => {
+    const plans = planArtifacts({ input: disk, consumeInput: true, artifacts: [{ Name: 'c', Compression: 'xz' }, { Name: 'p', Type: 'raw', partitionId: 'boot' }] });
+    expect(plans.some((p) => p.consumes)).toBe(false);
+    expect(planArtifacts({ input: disk, artifacts: [{ Name: 'c', Type: 'vhd' }] })[0]!.consumes).toBeUndefined();
+  });
+});
+
 describe('parseSeekOutput', () => {
   const text = 'Whence\tResult\nHOLE\t0\nDATA\t1048576\nHOLE\t3145728\nDATA\t10485760\nHOLE\t12582912\n';
   it('returns the data extents', () => {
