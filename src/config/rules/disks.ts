@@ -72,8 +72,19 @@ function checkPartition(ctx: RuleContext, disk: Disk, p: Partition, at: Segment[
   }
 }
 
-/** Sort by Start, resolve End 0, then check emptiness, overlap and MaxSize. */
+/**
+ * Partitions are created in list order and End 0 means "up to the next one in the list", so the
+ * list must be in ascending Start order. Then resolve End 0 and check emptiness, overlap, MaxSize
+ * (on the sorted order, so an out-of-order list still gets its other findings).
+ */
 function checkRanges(ctx: RuleContext, disk: Disk, at: Segment[]): void {
+  const list = disk.Partitions ?? [];
+  list.forEach((p, i) => {
+    const prev = list[i - 1];
+    if (prev && p.Start < prev.Start) {
+      ctx.report([...at, 'Partitions', i, 'Start'], `partition "${p.ID}" (Start ${p.Start}) is listed after "${prev.ID}" (Start ${prev.Start})`, 'list partitions in the order they lie on the disk (ascending Start)');
+    }
+  });
   const sorted = (disk.Partitions ?? []).map((p, i) => ({ p, i })).sort((a, b) => a.p.Start - b.p.Start);
   const limit = disk.TargetDisk?.Type === 'path' ? undefined : disk.MaxSize || undefined;
   sorted.forEach(({ p, i }, k) => {

@@ -87,6 +87,7 @@ const LAYOUT_CASES: Case[] = [
   { name: 'End before Start', mutate: (c) => { part(c, 0).End = 1; }, path: 'Disks[0].Partitions[0].End', message: 'End (1) must be greater than Start (1)' },
   { name: 'Start 0', mutate: (c) => { part(c, 0).Start = 0; }, path: 'Disks[0].Partitions[0].Start', message: 'Start 0 overlaps the partition table' },
   { name: 'overlapping partitions', mutate: (c) => { part(c, 1).Start = 60; }, path: 'Disks[0].Partitions[1].Start', message: 'partition "rootfs" (Start 60) overlaps partition "esp" (1-65)' },
+  { name: 'partitions out of order', mutate: (c) => { disk(c).Partitions.reverse(); }, path: 'Disks[0].Partitions[1].Start', message: 'partition "esp" (Start 1) is listed after "rootfs" (Start 65)' },
   { name: 'End beyond MaxSize', mutate: (c) => { part(c, 1).End = 4096; }, path: 'Disks[0].Partitions[1].End', message: "End (4096) is beyond the disk's MaxSize (2048)" },
   { name: 'Start beyond MaxSize', mutate: (c) => { part(c, 1).Start = 3000; }, path: 'Disks[0].Partitions[1].Start', message: "Start (3000) is beyond the disk's MaxSize (2048)" },
   { name: 'two partitions starting together', mutate: (c) => { part(c, 0).Start = 65; part(c, 0).End = 0; }, path: 'Disks[0].Partitions[1].Start', message: 'both start at 65' },
