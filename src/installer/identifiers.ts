@@ -16,8 +16,14 @@ export interface TableIds {
   partUuids: Map<number, string>;
 }
 
+export interface RandomSource {
+  uuid(): string;
+  /** 8 hex digits, not all zero. */
+  hex8(): string;
+}
+
 /** Fresh identifiers of the same shape: random GUIDs for GPT, a random disk id for MBR. */
-export function freshIds(old: TableIds, random = defaultRandom): TableIds {
+export function freshIds(old: TableIds, random: RandomSource = defaultRandom): TableIds {
   if (old.tableType === 'gpt') {
     const partUuids = new Map<number, string>();
     for (const n of old.partUuids.keys()) partUuids.set(n, random.uuid().toUpperCase());
@@ -29,7 +35,7 @@ export function freshIds(old: TableIds, random = defaultRandom): TableIds {
   return { tableType: 'mbr', diskId: `0x${hex}`, partUuids };
 }
 
-const defaultRandom = {
+const defaultRandom: RandomSource = {
   uuid: () => randomUUID(),
   hex8: () => {
     // an MBR disk id of 0 means "none" to some tools

@@ -15,7 +15,7 @@ export interface InstallMount {
 
 export interface InstallSystem {
   name: string;
-  /** Path of the zstd-compressed raw image, relative to the medium's root. */
+  /** Path of the image (qcow2, zstd-compressed clusters), relative to the medium's root. */
   image: string;
   /** Uncompressed image size: the smallest disk it fits on. */
   imageBytes: number;

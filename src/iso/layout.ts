@@ -20,7 +20,7 @@ export type AfterInstall = 'reboot' | 'poweroff';
 /** File name (on the ISO) of a SystemConfig's compressed image: a safe, unique slug. */
 export function imagePathFor(sc: SystemConfig, index: number): string {
   const slug = sc.Name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'system';
-  return `kiln/images/${index + 1}-${slug}.raw.zst`;
+  return `kiln/images/${index + 1}-${slug}.qcow2`;
 }
 
 function isoFsType(fsType: string): string {

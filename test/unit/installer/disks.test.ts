@@ -55,7 +55,7 @@ describe('disk selection', () => {
       version: 1,
       configName: 'core-efi-unattended',
       targetDisk: '/dev/vda',
-      systems: [{ name: 'Core', image: 'kiln/images/1-core.raw.zst', imageBytes: 2 * GiB, dataBytes: GiB, tableType: 'gpt', hostname: 'kiln', growLastPartition: true, mounts: [] }],
+      systems: [{ name: 'Core', image: 'kiln/images/1-core.qcow2', imageBytes: 2 * GiB, dataBytes: GiB, tableType: 'gpt', hostname: 'kiln', growLastPartition: true, mounts: [] }],
     };
     expect(unattendedAnswers(m, [disk('/dev/vda', 4 * GiB)])).toMatchObject({ target: '/dev/vda', hostname: 'kiln' });
     expect(() => unattendedAnswers(m, [disk('/dev/sda', 4 * GiB)])).toThrow(/\/dev\/vda .* does not exist on this machine; disks found: \/dev\/sda/);

@@ -6,7 +6,7 @@ import type { DiskInfo } from '../../../src/installer/disks.js';
 import type { InstallManifest } from '../../../src/installer/manifest.js';
 
 const GiB = 1024 ** 3;
-const sys = (name: string, gib: number) => ({ name, image: `kiln/images/${name}.raw.zst`, imageBytes: gib * GiB, dataBytes: GiB, tableType: 'gpt' as const, growLastPartition: true, mounts: [] });
+const sys = (name: string, gib: number) => ({ name, image: `kiln/images/${name}.qcow2`, imageBytes: gib * GiB, dataBytes: GiB, tableType: 'gpt' as const, growLastPartition: true, mounts: [] });
 const manifest: InstallManifest = { version: 1, configName: 'full-attended', systems: [sys('Full', 3), sys('Core', 2)] };
 const disks: DiskInfo[] = [
   { device: '/dev/sda', bytes: 2.5 * GiB, model: 'small', removable: false, readOnly: false },

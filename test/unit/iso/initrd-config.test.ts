@@ -9,7 +9,7 @@ describe('installer initrd config (resources/installer/iso-initrd.json)', () => 
   it('names a kernel, the installer tools, /init and the installer bundle; its files exist', () => {
     const cfg = readInitrdConfig();
     expect(cfg.kernel).toBe('linux-image-amd64');
-    for (const p of ['nodejs', 'util-linux', 'fdisk', 'e2fsprogs', 'zstd', 'kmod']) expect(cfg.packages).toContain(p);
+    for (const p of ['nodejs', 'util-linux', 'fdisk', 'e2fsprogs', 'qemu-utils', 'kmod']) expect(cfg.packages).toContain(p);
     const dests = cfg.files.map((f) => f.destination);
     expect(dests).toEqual(expect.arrayContaining(['/init', '/etc/kiln/modules', '/installer/kiln-installer.js']));
     expect(cfg.files.find((f) => f.destination === '/init')?.mode).toBe(0o755);

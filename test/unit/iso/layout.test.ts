@@ -53,8 +53,8 @@ describe('ISO layout', () => {
   it('writes a manifest that makes a one-system TargetDisk config unattended', () => {
     const m = installManifest('core-efi-unattended', config, [{ sc: config.SystemConfigs[0]!, imageBytes: 4 << 30, dataBytes: 900 << 20 }]);
     expect(m).toMatchObject({ version: 1, configName: 'core-efi-unattended', targetDisk: '/dev/vda' });
-    expect(m.systems[0]).toMatchObject({ name: 'Core EFI', image: 'kiln/images/1-core-efi.raw.zst', hostname: 'kiln-core', tableType: 'gpt', growLastPartition: true });
-    expect(imagePathFor({ Name: '  Azure Linux/Full!' }, 1)).toBe('kiln/images/2-azure-linux-full.raw.zst');
+    expect(m.systems[0]).toMatchObject({ name: 'Core EFI', image: 'kiln/images/1-core-efi.qcow2', hostname: 'kiln-core', tableType: 'gpt', growLastPartition: true });
+    expect(imagePathFor({ Name: '  Azure Linux/Full!' }, 1)).toBe('kiln/images/2-azure-linux-full.qcow2');
   });
 
   it('knows which configs ask for an ISO and how the ISO is named', () => {
