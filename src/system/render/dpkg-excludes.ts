@@ -35,14 +35,23 @@ export function localeRules(value: string): string[] {
     rules.push(`path-include=/usr/share/locale/${lang}/*`);
     if (!/[_@.]/.test(lang)) {
       for (const sep of ['_', '@', '.']) rules.push(`path-include=/usr/share/locale/${lang}${sep}*`);
+    } else {
+      // a territory keeps its language too: most catalogs exist only as "pt", not "pt_BR"
+      const base = lang.split(/[_@.]/)[0]!;
+      if (!rules.includes(`path-include=/usr/share/locale/${base}/*`)) rules.push(`path-include=/usr/share/locale/${base}/*`);
     }
   }
   return rules;
 }
 
+/** DisableRpmDocs, or upstream's RemoveDocs (on the SystemConfig or any of its PartitionSettings). */
+export function removesDocs(sc: SystemConfig): boolean {
+  return sc.DisableRpmDocs === true || sc.RemoveDocs === true || (sc.PartitionSettings ?? []).some((p) => p.RemoveDocs === true);
+}
+
 /** The dpkg.cfg.d fragment for this system config, or undefined when nothing is filtered. */
 export function dpkgExcludes(sc: SystemConfig): string | undefined {
-  const rules = [...(sc.DisableRpmDocs ? DOC_RULES : []), ...(sc.OverrideRpmLocales !== undefined ? localeRules(sc.OverrideRpmLocales) : [])];
+  const rules = [...(removesDocs(sc) ? DOC_RULES : []), ...(sc.OverrideRpmLocales !== undefined ? localeRules(sc.OverrideRpmLocales) : [])];
   if (!rules.length) return undefined;
   return `# Written by kiln: DisableRpmDocs / OverrideRpmLocales of the image config.\n# Remove this file and reinstall packages to get the files back.\n${rules.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { info } from '../../core/log.js';
-import { DPKG_EXCLUDES_FILE, dpkgExcludes, excludedBy } from '../render/dpkg-excludes.js';
+import { DPKG_EXCLUDES_FILE, dpkgExcludes, excludedBy, removesDocs } from '../render/dpkg-excludes.js';
 import { resolveInRoot, writeInRoot } from '../paths.js';
 import { located } from '../where.js';
 import type { SystemStep } from '../types.js';
@@ -16,10 +16,10 @@ const FILTERED_TREES = ['/usr/share/doc', '/usr/share/man', '/usr/share/info', '
  */
 export const dpkgExcludesStep: SystemStep = {
   name: 'dpkg-excludes',
-  applies: (ctx) => ctx.family === 'debian' && (ctx.sc.DisableRpmDocs === true || ctx.sc.OverrideRpmLocales !== undefined),
+  applies: (ctx) => ctx.family === 'debian' && (removesDocs(ctx.sc) || ctx.sc.OverrideRpmLocales !== undefined),
   async run(ctx) {
     const fragment = located(ctx, () => dpkgExcludes(ctx.sc));
-    if (!fragment) return;
+    if (!fragment) return; // e.g. OverrideRpmLocales "all"
     await writeInRoot(ctx.root, DPKG_EXCLUDES_FILE, fragment, { mode: 0o644 });
     const excluded = excludedBy(fragment);
     let removed = 0;

@@ -71,6 +71,10 @@ describe('dpkg path filters for DisableRpmDocs / OverrideRpmLocales', () => {
     expect(drop('/usr/share/locale/fr/LC_MESSAGES/bash.mo')).toBe(false);
     expect(drop('/usr/bin/bash')).toBe(false);
   });
+  it('upstream RemoveDocs (SystemConfig or PartitionSetting) drops docs like DisableRpmDocs', () => {
+    expect(dpkgExcludes({ Name: 'x', RemoveDocs: true })).toContain('path-exclude=/usr/share/doc/*');
+    expect(dpkgExcludes({ Name: 'x', PartitionSettings: [{ ID: 'root', RemoveDocs: true }] })).toContain('path-exclude=/usr/share/man/*');
+  });
   it('NONE drops every locale except locale.alias', () => {
     const drop = excludedBy(dpkgExcludes({ Name: 'x', OverrideRpmLocales: 'NONE' })!);
     expect(drop('/usr/share/locale/fr/LC_MESSAGES/bash.mo')).toBe(true);
@@ -83,7 +87,8 @@ describe('dpkg path filters for DisableRpmDocs / OverrideRpmLocales', () => {
     expect(drop('/usr/share/locale/en_GB/LC_MESSAGES/a.mo')).toBe(false);
     expect(drop('/usr/share/locale/en@quot/LC_MESSAGES/a.mo')).toBe(false);
     expect(drop('/usr/share/locale/pt_BR/LC_MESSAGES/a.mo')).toBe(false);
-    expect(drop('/usr/share/locale/pt/LC_MESSAGES/a.mo')).toBe(true);
+    expect(drop('/usr/share/locale/pt/LC_MESSAGES/a.mo')).toBe(false); // pt_BR keeps its language
+    expect(drop('/usr/share/locale/pt_PT/LC_MESSAGES/a.mo')).toBe(true);
     expect(drop('/usr/share/locale/eo/LC_MESSAGES/a.mo')).toBe(true);
   });
   it('rejects a value that is no locale list', () => {
