@@ -7,8 +7,11 @@
  *   tar.gz tar -cf - . | gzip        (of the tree the image's filesystem was made from)
  * Prints wall time, peak memory (max RSS of the process tree's largest member, /usr/bin/time -v)
  * and output size per format, and the Kiln/reference ratio. Targets: time ratio <= 1.0 for every
- * disk format, < 0.5 for vhd. Runs are interleaved (ref, kiln) so both see the same page cache.
- * Run: npx vite-node bench/roast.ts [dataGiB=2]   (root; needs ~4x dataGiB free under KILN_BENCH_DIR)
+ * disk format, < 0.5 for vhd. Disk formats run REPS times, interleaved (ref, kiln, kiln, ref, ...)
+ * so both see the same page cache and load; the median is reported. Kiln's time includes starting
+ * node. An extra row, "vhd*", is `kiln roast --consume-input` (what a build does with its throwaway
+ * raw: the VHD is the raw plus a footer) on a fresh copy of the disk (the copy is not measured).
+ * Run: npx vite-node bench/roast.ts [dataGiB=2] [reps=3]   (root; ~5x dataGiB free under KILN_BENCH_DIR)
  * Results are also written to bench/results/roast-<timestamp>.json.
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { output, run } from '../src/core/exec.js';
 const REPO = resolve(import.meta.dirname, '..');
 const KILN_JS = join(REPO, 'dist/cli/kiln.js');
 const dataGiB = Number(process.argv[2] ?? '2');
+const REPS = Number(process.argv[3] ?? '3');
 const work = process.env.KILN_BENCH_DIR ?? '/var/tmp/kiln-bench-roast';
 const GIB = 1024 ** 3;
 
@@ -75,24 +79,51 @@ async function main(): Promise<void> {
   const out = join(work, 'out');
   mkdirSync(out);
   const kiln = (input: string, type: string) => ['node', KILN_JS, 'roast', input, '-a', type, '-n', 'k', '-o', out];
-  const cases: { format: string; ref: string[]; refOut: string; kiln: string[]; kilnOut: string }[] = [
-    { format: 'vhdx', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', disk, join(out, 'r.vhdx')], refOut: join(out, 'r.vhdx'), kiln: kiln(disk, 'vhdx'), kilnOut: join(out, 'k.vhdx') },
-    { format: 'vhd', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')], refOut: join(out, 'r.vhd'), kiln: kiln(disk, 'vhd'), kilnOut: join(out, 'k.vhd') },
-    { format: 'qcow2', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', disk, join(out, 'r.qcow2')], refOut: join(out, 'r.qcow2'), kiln: kiln(disk, 'qcow2'), kilnOut: join(out, 'k.qcow2') },
-    { format: 'tar.gz', ref: ['sh', '-c', 'tar -C "$1" -cf - . | gzip > "$2"', 'sh', tree, join(out, 'r.tar.gz')], refOut: join(out, 'r.tar.gz'), kiln: kiln(tree, 'tar.gz'), kilnOut: join(out, 'k.tar.gz') },
+  const consumable = join(out, 'consumable.raw');
+  const cases: { format: string; ref: string[]; refOut: string; kiln: string[]; kilnOut: string; reps: number; before?: () => Promise<void> }[] = [
+    { format: 'vhdx', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', disk, join(out, 'r.vhdx')], refOut: join(out, 'r.vhdx'), kiln: kiln(disk, 'vhdx'), kilnOut: join(out, 'k.vhdx'), reps: REPS },
+    { format: 'vhd', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')], refOut: join(out, 'r.vhd'), kiln: kiln(disk, 'vhd'), kilnOut: join(out, 'k.vhd'), reps: REPS },
+    {
+      format: 'vhd*',
+      ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')],
+      refOut: join(out, 'r.vhd'),
+      kiln: ['node', KILN_JS, 'roast', consumable, '-a', 'vhd', '-n', 'k', '-o', out, '--consume-input'],
+      kilnOut: join(out, 'k.vhd'),
+      reps: REPS,
+      before: async () => {
+        rmSync(consumable, { force: true });
+        await run('cp', ['--sparse=always', disk, consumable]);
+      },
+    },
+    { format: 'qcow2', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', disk, join(out, 'r.qcow2')], refOut: join(out, 'r.qcow2'), kiln: kiln(disk, 'qcow2'), kilnOut: join(out, 'k.qcow2'), reps: REPS },
+    { format: 'tar.gz', ref: ['sh', '-c', 'tar -C "$1" -cf - . | gzip > "$2"', 'sh', tree, join(out, 'r.tar.gz')], refOut: join(out, 'r.tar.gz'), kiln: kiln(tree, 'tar.gz'), kilnOut: join(out, 'k.tar.gz'), reps: 1 },
   ];
   const results = [];
   const mib = (b: number) => (b / (1 << 20)).toFixed(0).padStart(7);
+  const median = (xs: Measure[]) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)]!;
+  console.log(`median of ${REPS} runs (tar.gz: 1)`);
   console.log('format   ref s  kiln s  ratio | ref RSS  kiln RSS MiB | ref size  kiln size MiB (allocated)');
   for (const c of cases) {
-    const ref = await measure(c.ref, c.refOut);
-    const k = await measure(c.kiln, c.kilnOut);
+    const refs: Measure[] = [];
+    const kilns: Measure[] = [];
+    for (let i = 0; i < c.reps; i++) {
+      const pair = i % 2 === 0 ? (['ref', 'kiln'] as const) : (['kiln', 'ref'] as const);
+      for (const who of pair) {
+        if (who === 'ref') refs.push(await measure(c.ref, c.refOut));
+        else {
+          await c.before?.();
+          kilns.push(await measure(c.kiln, c.kilnOut));
+        }
+      }
+    }
     rmSync(c.refOut, { force: true });
     rmSync(c.kilnOut, { force: true });
+    const ref = median(refs);
+    const k = median(kilns);
     const ratio = k.seconds / ref.seconds;
-    results.push({ format: c.format, ref, kiln: k, timeRatio: ratio, rssRatio: k.maxRssMiB / ref.maxRssMiB });
+    results.push({ format: c.format, ref, kiln: k, timeRatio: ratio, rssRatio: k.maxRssMiB / ref.maxRssMiB, refRuns: refs, kilnRuns: kilns });
     console.log(
-      `${c.format.padEnd(7)} ${ref.seconds.toFixed(1).padStart(6)} ${k.seconds.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)} |` +
+      `${c.format.padEnd(7)} ${ref.seconds.toFixed(2).padStart(6)} ${k.seconds.toFixed(2).padStart(7)} ${ratio.toFixed(2).padStart(6)} |` +
         ` ${ref.maxRssMiB.toFixed(0).padStart(7)} ${k.maxRssMiB.toFixed(0).padStart(9)}     |` +
         ` ${mib(ref.bytes)} (${mib(ref.allocatedBytes).trim()}) ${mib(k.bytes)} (${mib(k.allocatedBytes).trim()})`,
     );
