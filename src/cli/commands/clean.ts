@@ -1,11 +1,17 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { cleanLeftovers } from '../../build/clean.js';
 import { KilnError } from '../../core/errors.js';
 
 export function registerClean(program: Command): void {
   program
     .command('clean')
-    .description('clean (not yet implemented)')
-    .action(() => {
-      throw new KilnError('`kiln clean` is not yet implemented');
+    .description("release mounts, loop devices and temporary files left by killed builds (running builds' are never touched)")
+    .option('--under <dir>', 'only what builds with their output under this directory left (e.g. --under ./out)')
+    .action(async (opts: { under?: string }) => {
+      const report = await cleanLeftovers(opts.under ? resolve(opts.under) : undefined);
+      for (const r of report.released) process.stdout.write(`released ${r}\n`);
+      if (report.failed.length) throw new KilnError(`could not release ${report.failed.length} resource(s)`, undefined, report.failed);
+      if (!report.released.length) process.stdout.write('nothing to clean\n');
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBuild } from './build.js';
 import { registerClean } from './clean.js';
 import { registerIso } from './iso.js';
+import { registerPrereqs } from './prereqs.js';
 import { registerRoast } from './roast.js';
 import { registerSchema } from './schema.js';
 import { registerValidate } from './validate.js';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerRoast(program);
   registerIso(program);
   registerClean(program);
+  registerPrereqs(program);
 }

@@ -1,0 +1,117 @@
+/**
+ * `kiln clean`: release what killed builds left behind.
+ * 1. Scope records under /run/kiln whose process is gone: their mounts, loop devices and temporary
+ *    paths, newest first (a loop device is only detached if it still has the recorded backing file:
+ *    the number may since have been reused by another build).
+ * 2. A scan for leftovers no record names (e.g. a record lost with a tmpfs /run): mounts under, and
+ *    loop devices backed by files in, Kiln work directories (`.work-<config>-*`) that no running
+ *    build owns.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { output, run } from '../core/exec.js';
+import { info, warn } from '../core/log.js';
+import { STATE_DIR, orphanedScopes, type SweepRecord } from '../core/scope.js';
+import { detach } from '../disk/loop.js';
+import { unmount } from '../install/mounts.js';
+
+export interface CleanReport {
+  released: string[];
+  failed: string[];
+}
+
+const WORK_DIR = /\/\.work-[^/]+-[A-Za-z0-9]{6}(\/|$)/;
+
+/** Mount points currently mounted in this namespace (octal escapes decoded). */
+export function mountPoints(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
+  return mountinfo
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ')[4] ?? '')
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+/** Records owned by builds that are still running (never touched). */
+function liveRecords(): SweepRecord[] {
+  const dead = new Set(orphanedScopes().map((s) => s.file));
+  const out: SweepRecord[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(STATE_DIR).filter((n) => n.startsWith('scope-') && n.endsWith('.json'));
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const file = join(STATE_DIR, n);
+    if (dead.has(file)) continue;
+    try {
+      out.push(...(JSON.parse(readFileSync(file, 'utf8')) as { records: SweepRecord[] }).records);
+    } catch {
+      // being written: its owner is alive
+    }
+  }
+  return out;
+}
+
+async function loopBacking(device: string): Promise<string | undefined> {
+  const r = await run('losetup', ['--noheadings', '--output', 'BACK-FILE', device], { allowFailure: true });
+  return r.code === 0 ? r.stdout.trim().replace(/ \(deleted\)$/, '') : undefined;
+}
+
+async function release(record: SweepRecord, report: CleanReport): Promise<boolean> {
+  try {
+    if (record.kind === 'mount') {
+      if (mountPoints().includes(record.path)) {
+        await unmount(record.path);
+        report.released.push(`mount ${record.path}`);
+      }
+    } else if (record.kind === 'loop') {
+      const backing = await loopBacking(record.device);
+      if (backing && (!record.backingFile || backing === record.backingFile)) {
+        await detach(record.device);
+        report.released.push(`loop ${record.device} (${backing})`);
+      }
+    } else if (existsSync(record.path)) {
+      await run('rm', ['-rf', '--one-file-system', record.path]);
+      report.released.push(`path ${record.path}`);
+    }
+    return true;
+  } catch (e) {
+    report.failed.push(`${record.kind} ${'path' in record ? record.path : record.device}: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+/** `under`: only consider work directories below this directory (and records naming paths there). */
+export async function cleanLeftovers(under?: string): Promise<CleanReport> {
+  const inScope = (p: string) => !under || p === under || p.startsWith(`${under.replace(/\/+$/, '')}/`);
+  const report: CleanReport = { released: [], failed: [] };
+  for (const scope of orphanedScopes()) {
+    const paths = scope.records.map((r) => (r.kind === 'loop' ? (r.backingFile ?? '') : r.path));
+    if (under && !paths.some(inScope)) continue;
+    info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
+    let ok = true;
+    // mounts before loops before paths, newest first within each kind
+    const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);
+    const records = [...scope.records].reverse().sort((a, b) => order(a) - order(b));
+    for (const r of records) ok = (await release(r, report)) && ok;
+    if (ok) rmSync(scope.file, { force: true });
+  }
+  // leftovers no record names
+  const live = liveRecords();
+  const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));
+  const liveWork = live.flatMap((r) => (r.kind === 'path' ? [r.path] : []));
+  const owned = (p: string) => liveMounts.has(p) || liveWork.some((w) => p === w || p.startsWith(`${w}/`));
+  const stale = mountPoints()
+    .filter((p) => WORK_DIR.test(p) && inScope(p) && !owned(p))
+    .sort((a, b) => b.length - a.length);
+  for (const p of stale) await release({ kind: 'mount', path: p }, report);
+  const loops = await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { allowFailure: true });
+  for (const line of loops.split('\n')) {
+    const [device, ...rest] = line.trim().split(/\s+/);
+    const backing = rest.join(' ').replace(/ \(deleted\)$/, '');
+    if (device && WORK_DIR.test(backing) && inScope(backing) && !owned(backing)) await release({ kind: 'loop', device, backingFile: backing }, report);
+  }
+  if (report.failed.length) warn(`could not release: ${report.failed.join('; ')}`);
+  return report;
+}

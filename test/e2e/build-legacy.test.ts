@@ -1,0 +1,40 @@
+/** `kiln build imageconfigs/core-legacy.json` → core.vhd (BIOS, grub in the bios_grub partition) that boots with SeaBIOS. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, type BuiltImage } from './lib/images.js';
+import { partitionTable, qemuImgInfo, withPartitionMounted } from './lib/inspect.js';
+import { withGuest } from './lib/qemu.js';
+
+const BIOS_BOOT = '21686148-6449-6E6F-744E-656564454649';
+
+describe('core-legacy.json → core.vhd (GPT + bios_grub, grub for BIOS)', () => {
+  let image: BuiltImage;
+  let raw: string;
+  beforeAll(async () => {
+    image = await buildImage({ config: 'imageconfigs/core-legacy.json', args: ['--keep-raw'] });
+    raw = join(image.imageDir, 'core-legacy.raw');
+  });
+
+  it('writes a VHD and a BIOS-bootable disk', async () => {
+    expect((await qemuImgInfo(join(image.imageDir, 'core.vhd'))).format).toBe('vpc');
+    const t = await partitionTable(raw);
+    expect(t.partitions[0]).toMatchObject({ start: 2048, size: 8 * 2048, type: BIOS_BOOT });
+    // grub's boot code in the protective MBR, its core image in the bios_grub partition
+    const head = readFileSync(raw).subarray(0, 512);
+    expect(head.includes(Buffer.from('GRUB'))).toBe(true);
+    const rootUuid = t.partitions[1]!.uuid!.toLowerCase();
+    await withPartitionMounted(raw, 2, async (root) => {
+      const cfg = readFileSync(join(root, 'boot/grub/grub.cfg'), 'utf8');
+      expect(cfg).toContain(`root=PARTUUID=${rootUuid}`);
+      expect(readFileSync(join(root, 'boot/grub/i386-pc/normal.mod')).length).toBeGreaterThan(0);
+    });
+  });
+
+  it('boots in qemu (TCG, SeaBIOS) to the login prompt on the serial console', async () => {
+    await withGuest({ name: 'core-legacy', firmware: 'bios', disk: join(image.imageDir, 'core.vhd') }, async (guest) => {
+      await guest.waitFor(/Linux version \d/, 300_000);
+      await guest.waitFor(/^debian login: $/m, 600_000);
+    });
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Look inside a built raw disk without booting it: its partition table (sfdisk --json), a
+ * partition mounted read-only through a loop device (released when done), files on a FAT
+ * partition read with mtools (the kernel has no vfat).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { output, run } from '../../../src/core/exec.js';
+import { e2eWorkDir } from './workdir.js';
+
+export interface TablePartition {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+  uuid?: string;
+  name?: string;
+  attrs?: string;
+  bootable?: boolean;
+}
+export interface PartitionTable {
+  label: 'gpt' | 'dos';
+  id: string;
+  partitions: TablePartition[];
+}
+
+export async function partitionTable(raw: string): Promise<PartitionTable> {
+  return (JSON.parse(await output('sfdisk', ['--json', raw])) as { partitiontable: PartitionTable }).partitiontable;
+}
+
+/** Mount partition `n` (1-based) of `raw` read-only, run `fn` on the mount point, always release. */
+export async function withPartitionMounted<T>(raw: string, n: number, fn: (dir: string) => Promise<T>): Promise<T> {
+  const p = (await partitionTable(raw)).partitions[n - 1];
+  if (!p) throw new Error(`${raw} has no partition ${n}`);
+  const dir = mkdtempSync(join(e2eWorkDir(), 'mnt-'));
+  const loop = await output('losetup', ['--find', '--show', '--read-only', '--offset', String(p.start * 512), '--sizelimit', String(p.size * 512), raw]);
+  try {
+    await run('mount', ['-o', 'ro,noload', loop, dir]).catch(() => run('mount', ['-o', 'ro', loop, dir]));
+    try {
+      return await fn(dir);
+    } finally {
+      await run('umount', [dir]);
+    }
+  } finally {
+    await run('losetup', ['-d', loop]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `mdir`/`mtype` on FAT partition `n`: the text of a file, or undefined when it does not exist. */
+export async function fatFile(raw: string, n: number, path: string): Promise<string | undefined> {
+  const p = (await partitionTable(raw)).partitions[n - 1];
+  if (!p) throw new Error(`${raw} has no partition ${n}`);
+  const r = await run('mtype', ['-i', `${raw}@@${p.start * 512}`, `::${path}`], { allowFailure: true, env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  return r.code === 0 ? r.stdout : undefined;
+}
+
+/** minfo's FAT type ("FAT12"/"FAT16"/"FAT32") of FAT partition `n`. */
+export async function fatType(raw: string, n: number): Promise<string | undefined> {
+  const p = (await partitionTable(raw)).partitions[n - 1];
+  if (!p) throw new Error(`${raw} has no partition ${n}`);
+  const info = await output('minfo', ['-i', `${raw}@@${p.start * 512}`, '::'], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+  return /disk type="(FAT\d+)/.exec(info)?.[1];
+}
+
+export async function qemuImgInfo(file: string): Promise<{ format: string; 'virtual-size': number }> {
+  return JSON.parse(await output('qemu-img', ['info', '--output=json', file])) as { format: string; 'virtual-size': number };
+}
