@@ -10,18 +10,21 @@ import type { SystemStep, SystemContext } from '../types.js';
  *   the repository metadata (/var/lib/apt/lists); `apt-get update` brings the metadata back.
  * - RemoveRpmDb: the package database proper (/var/lib/dpkg/status, info/) is KEPT — without it dpkg
  *   believes nothing is installed and the next upgrade overwrites the system. Removed instead is
- *   what only serves changing the package set: the apt metadata and caches (even with
- *   PreserveTdnfCache), dpkg's "available" database, its *-old backups and the package logs.
+ *   what only records or serves changing the package set: dpkg's "available" database, its *-old
+ *   backups and the package logs. PreserveTdnfCache still keeps the caches (the build pipeline may
+ *   fill /var/cache/apt/archives afterwards for it).
  */
 export const packageCacheStep: SystemStep = {
   name: 'package-cache',
   applies: (ctx) => ctx.family === 'debian' && (ctx.sc.PreserveTdnfCache !== true || ctx.sc.RemoveRpmDb === true),
   async run(ctx) {
-    await clean(ctx, '/var/cache/apt/archives', (n) => n.endsWith('.deb'));
-    await clean(ctx, '/var/cache/apt/archives/partial', () => true);
-    await clean(ctx, '/var/cache/apt', (n) => n.endsWith('.bin'));
-    await clean(ctx, '/var/lib/apt/lists', (n) => n !== 'lock' && n !== 'partial');
-    await clean(ctx, '/var/lib/apt/lists/partial', () => true);
+    if (ctx.sc.PreserveTdnfCache !== true) {
+      await clean(ctx, '/var/cache/apt/archives', (n) => n.endsWith('.deb'));
+      await clean(ctx, '/var/cache/apt/archives/partial', () => true);
+      await clean(ctx, '/var/cache/apt', (n) => n.endsWith('.bin'));
+      await clean(ctx, '/var/lib/apt/lists', (n) => n !== 'lock' && n !== 'partial');
+      await clean(ctx, '/var/lib/apt/lists/partial', () => true);
+    }
     if (ctx.sc.RemoveRpmDb !== true) return;
     await clean(ctx, '/var/lib/dpkg', (n) => n.endsWith('-old'));
     await clean(ctx, '/var/cache/debconf', (n) => n.endsWith('-old'));

@@ -14,6 +14,8 @@ import { copyAdditionalFiles } from '../../../src/system/steps/additional-files.
 import { dpkgExcludesStep } from '../../../src/system/steps/dpkg-excludes.js';
 import { packageCacheStep } from '../../../src/system/steps/package-cache.js';
 import { usersStep } from '../../../src/system/steps/users.js';
+import { selinuxStep } from '../../../src/system/steps/selinux.js';
+import { networksStep } from '../../../src/system/steps/networks.js';
 import type { SystemContext } from '../../../src/system/types.js';
 
 /**
@@ -137,9 +139,34 @@ describe('file-writing steps', () => {
     expect(existsSync(join(root, 'var/cache/apt/pkgcache.bin'))).toBe(false);
     expect(readdirSync(join(root, 'var/lib/apt/lists'))).toEqual(['lock']);
     expect(existsSync(join(root, 'var/lib/dpkg/status-old'))).toBe(true);
+    put('var/cache/apt/archives/bash_5.2_amd64.deb');
+    put('var/log/apt/history.log');
     await packageCacheStep.run(ctx({ RemoveRpmDb: true, PreserveTdnfCache: true }));
     expect(existsSync(join(root, 'var/lib/dpkg/status-old'))).toBe(false);
+    expect(existsSync(join(root, 'var/log/apt/history.log'))).toBe(false);
     expect(read('var/lib/dpkg/status')).toBe('Package: bash\n');
+    expect(read('var/lib/dpkg/available')).toBe('');
+    expect(readdirSync(join(root, 'var/cache/apt/archives'))).toEqual(['bash_5.2_amd64.deb']); // PreserveTdnfCache wins for the cache
+  });
+});
+
+describe('selinux and networks', () => {
+  it('SELinux mode in /etc/selinux/config (force_enforcing is enforcing there), policy type, relabel on first boot', async () => {
+    const c = ctx({ KernelCommandLine: { SELinux: 'force_enforcing' } });
+    expect(selinuxStep.applies(ctx({}))).toBe(false);
+    await selinuxStep.run(c);
+    expect(read('etc/selinux/config')).toContain('SELINUX=enforcing\nSELINUXTYPE=default\n');
+    expect(existsSync(join(root, '.autorelabel'))).toBe(true);
+    await selinuxStep.run(ctx({ KernelCommandLine: { SELinux: 'permissive', SELinuxPolicy: 'selinux-policy-mls' } }));
+    expect(read('etc/selinux/config')).toContain('SELINUX=permissive\nSELINUXTYPE=mls\n');
+  });
+  it('Networks need systemd-networkd in the image; with it, units are written and the service enabled', async () => {
+    const c = ctx({ Networks: [{ BootProto: 'dhcp', Device: 'eth0' }] });
+    await expect(networksStep.run(c)).rejects.toThrow(/SystemConfigs\[0\]\.Networks: the image has no systemd-networkd/);
+    put('usr/lib/systemd/system/systemd-networkd.service', '[Unit]\n');
+    await networksStep.run(c);
+    expect(read('etc/systemd/network/10-kiln-eth0.network')).toContain('DHCP=ipv4');
+    expect(ran).toEqual([['systemctl', 'enable', 'systemd-networkd.service']]);
   });
 });
 
