@@ -148,7 +148,7 @@ export interface Encryption {
 
 /** Kiln extension: which distribution a SystemConfig builds. Absent = Azure Linux 3.0 (RPM), as upstream. */
 export interface Distro {
-  /** "debian" | "azurelinux" | "fedora" ... (see distro/registry.ts) */
+  /** "debian" | "azurelinux" (the list: distro/rules/index.ts; what can be built: distro/registry.ts) */
   Name: string;
   /** "bookworm" / "12" for Debian, "3.0" for Azure Linux ... */
   Release?: string;

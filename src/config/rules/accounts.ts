@@ -5,6 +5,8 @@ import type { RuleContext } from './context.js';
 
 const MAX_ID = 60000;
 const NAME = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+/** authorized_keys line: optional options are not allowed here, just "<type> <base64> [comment]". */
+const SSH_KEY = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 
 export function checkAccounts(ctx: RuleContext): void {
   ctx.config.SystemConfigs.forEach((sc, i) => {
@@ -37,6 +39,11 @@ function checkUsers(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
     if (u.PasswordHashed && u.Password !== undefined && !/^\$[0-9a-z]+\$/.test(u.Password)) {
       ctx.report([...here, 'Password'], 'PasswordHashed is true but Password is not a crypt(3) hash', 'generate one with `openssl passwd -6`, or set "PasswordHashed": false');
     }
+    (u.SSHPubKeys ?? []).forEach((k, ki) => {
+      if (!SSH_KEY.test(k.trim())) {
+        ctx.report([...here, 'SSHPubKeys', ki], 'is not an OpenSSH public key line', 'paste the whole line of the .pub file: "<type> <base64> [comment]", e.g. "ssh-ed25519 AAAA... user@host"');
+      }
+    });
     if (u.HomeDirectory !== undefined && !u.HomeDirectory.startsWith('/')) {
       ctx.report([...here, 'HomeDirectory'], `home directory "${u.HomeDirectory}" is not absolute`, `use "/${u.HomeDirectory}"`);
     }

@@ -139,6 +139,7 @@ const ACCOUNT_CASES: Case[] = [
   { name: 'root with non-zero UID', mutate: (c) => { sc(c).Users.push({ Name: 'root', UID: '5' }); }, path: 'SystemConfigs[0].Users[1].UID', message: 'root must have UID 0' },
   { name: 'duplicate UID', mutate: (c) => { sc(c).Users.push({ Name: 'bob', UID: '1001' }); }, path: 'SystemConfigs[0].Users[1].UID', message: 'UID 1001 is already used by "alice"' },
   { name: 'hashed password that is no hash', mutate: (c) => { user(c).PasswordHashed = true; }, path: 'SystemConfigs[0].Users[0].Password', message: 'Password is not a crypt(3) hash' },
+  { name: 'inline SSH key that is no key', mutate: (c) => { user(c).SSHPubKeys = ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFake', 'AAAAC3NzaC1lZDI1NTE5AAAAIFake']; }, path: 'SystemConfigs[0].Users[0].SSHPubKeys[1]', message: 'is not an OpenSSH public key line' },
   { name: 'relative home directory', mutate: (c) => { user(c).HomeDirectory = 'home/alice'; }, path: 'SystemConfigs[0].Users[0].HomeDirectory', message: 'home directory "home/alice" is not absolute' },
   { name: 'duplicate group', mutate: (c) => { sc(c).Groups.push({ Name: 'devs' }); }, path: 'SystemConfigs[0].Groups[1].Name', message: 'group "devs" is defined twice' },
   { name: 'GID out of range', mutate: (c) => { sc(c).Groups[0].GID = '60001'; }, path: 'SystemConfigs[0].Groups[0].GID', message: 'GID 60001 is out of range' },
