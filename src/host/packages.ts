@@ -40,6 +40,16 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   gzip: 'gzip',
   tar: 'tar',
   rdiff: 'rdiff',
+  // roast: sparse copies (SEEK_DATA + copy_file_range), partition probing, and its test readers
+  xfs_io: 'xfsprogs',
+  blkid: 'util-linux',
+  unsquashfs: 'squashfs-tools',
+  'dump.erofs': 'erofs-utils',
+  'fsck.erofs': 'erofs-utils',
+  debugfs: 'e2fsprogs',
+  mtype: 'mtools',
+  setfattr: 'attr',
+  getfattr: 'attr',
   // tests and benchmarks
   'qemu-system-x86_64': 'qemu-system-x86',
   expect: 'expect',
@@ -65,6 +75,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
+    'attr',
   ]),
 ].sort();
 
