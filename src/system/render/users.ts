@@ -56,18 +56,17 @@ export function userArgs(u: User, where: string, existing: PasswdEntry | undefin
   const opts: string[] = [];
   if (uid !== undefined && (!existing || existing.uid !== Number(uid))) opts.push('--uid', uid);
   if (u.PrimaryGroup) opts.push('--gid', u.PrimaryGroup);
-  if (u.SecondaryGroups?.length) {
-    opts.push(existing ? '--append' : '', '--groups', u.SecondaryGroups.join(','));
-  }
+  // usermod replaces the supplementary groups unless told to add to them
+  if (u.SecondaryGroups?.length) opts.push(...(existing ? ['--append'] : []), '--groups', u.SecondaryGroups.join(','));
   const shell = u.StartupCommand ?? (existing ? undefined : defaultShell);
   if (shell) opts.push('--shell', shell);
   if (u.HomeDirectory) opts.push('--home', u.HomeDirectory);
   if (existing) {
     // move the home only when it changes (usermod --move-home on the same path fails)
     if (u.HomeDirectory && u.HomeDirectory !== existing.home) opts.push('--move-home');
-    return ['usermod', ...opts.filter(Boolean), u.Name];
+    return ['usermod', ...opts, u.Name];
   }
-  return ['useradd', '--create-home', ...opts.filter(Boolean), u.Name];
+  return ['useradd', '--create-home', ...opts, u.Name];
 }
 
 /** PasswordExpiresDays: 0-99999 days, or -1 for never (chage -M -1 removes the maximum). */

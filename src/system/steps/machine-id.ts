@@ -1,5 +1,5 @@
-import { rm } from 'node:fs/promises';
-import { lstat } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { resolveInRoot, writeInRoot } from '../paths.js';
 import type { SystemStep } from '../types.js';
 
@@ -19,10 +19,9 @@ export const machineIdStep: SystemStep = {
   async run(ctx) {
     await writeInRoot(ctx.root, '/etc/machine-id', renderMachineId(ctx.sc.EnableSystemdFirstboot === true), { mode: 0o444 });
     // D-Bus keeps its own copy on older layouts; a symlink to /etc/machine-id is fine, a file is a stale id.
-    const dbus = await resolveInRoot(ctx.root, '/var/lib/dbus/machine-id');
+    const dbus = join(await resolveInRoot(ctx.root, '/var/lib/dbus'), 'machine-id');
     try {
-      const st = await lstat(`${ctx.root}/var/lib/dbus/machine-id`);
-      if (!st.isSymbolicLink()) await rm(dbus, { force: true });
+      if (!(await lstat(dbus)).isSymbolicLink()) await rm(dbus, { force: true });
     } catch {
       // absent: nothing to clear
     }
