@@ -21,6 +21,8 @@ export interface IsoFromConfigOptions {
   packageCacheDir?: string;
   after?: AfterInstall;
   rebuildInitrd?: boolean;
+  /** Keep each SystemConfig's raw disk as <out>/images/<config>/<config>-<n>.raw (n from 1, config order). */
+  keepRaw?: boolean;
 }
 
 export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
@@ -45,7 +47,7 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
       images.push({ sc, raw });
     }
     setLogFile(join(outRoot, 'logs', `${loaded.name}.iso.log`));
-    return await withScope(`iso ${loaded.name}`, (scope) =>
+    const iso = await withScope(`iso ${loaded.name}`, (scope) =>
       buildIso({
         loaded,
         images,
@@ -56,6 +58,8 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
         ...(opts.rebuildInitrd ? { rebuildInitrd: true } : {}),
       }),
     );
+    if (opts.keepRaw) for (const [i, img] of images.entries()) await rename(img.raw, join(imageDir, `${loaded.name}-${i + 1}.raw`));
+    return iso;
   } finally {
     rmSync(payloadDir, { recursive: true, force: true });
   }

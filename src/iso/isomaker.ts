@@ -11,9 +11,13 @@ import { info, stage } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import type { Config, LoadedConfig, SystemConfig } from '../config/model.js';
 import { isUnattended } from '../installer/manifest.js';
+import { ensureHostTools } from '../host/index.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
 import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
+
+/** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
+export const ISO_HOST_TOOLS = ['mmdebstrap', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso'];
 
 export interface IsoImage {
   sc: SystemConfig;
@@ -59,6 +63,7 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   if (o.images.length !== systems.length)
     throw new KilnError(`isomaker: ${systems.length} SystemConfigs but ${o.images.length} images were given`);
   const after = o.after ?? 'reboot';
+  await ensureHostTools(ISO_HOST_TOOLS);
   const boot = await installerBoot(scope, o.cacheDir, { rebuild: o.rebuildInitrd });
 
   mkdirSync(o.outDir, { recursive: true });

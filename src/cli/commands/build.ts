@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { build } from '../../build/index.js';
 import { loadConfig } from '../../config/index.js';
+import { buildIsoFromConfig, wantsIso } from '../../iso/index.js';
 
 export function registerBuild(program: Command): void {
   program
@@ -14,6 +15,11 @@ export function registerBuild(program: Command): void {
     .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
     .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string }) => {
       const loaded = await loadConfig(config, opts.baseDir ? { baseDir: opts.baseDir } : {});
+      // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
+      if (wantsIso(loaded.config) && !opts.systemConfig) {
+        await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}) });
+        return;
+      }
       await build(loaded, {
         outDir: opts.out,
         ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
