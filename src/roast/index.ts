@@ -11,5 +11,5 @@ export type {
   RoastInput,
   RoastRequest,
 } from './types.js';
-export { roast, planArtifacts, type PlannedArtifact } from './roast.js';
+export { roast, planArtifacts, requiredTools, type PlannedArtifact } from './roast.js';
 export { converters, converterFor } from './registry.js';

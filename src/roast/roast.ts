@@ -11,7 +11,7 @@ import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { info, stage } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
-import { type Compression, compressFile, requireCompression } from './compress.js';
+import { type Compression, compressFile, compressorArgv, requireCompression } from './compress.js';
 import { converterFor, converters } from './registry.js';
 import type { ArtifactRequest, Converter, DiskPartition, InputKind, RoastInput, RoastRequest } from './types.js';
 import { copyRangeSparse } from './sparse.js';
@@ -126,6 +126,18 @@ function planOne(a: ArtifactRequest, input: RoastInput, baseImages: RoastRequest
     ...(innerCompression ? { innerCompression } : {}),
     ...(baseImage ? { baseImage } : {}),
   };
+}
+
+/** Host programs the planned artifacts need (for ensureHostTools before any work starts). */
+export function requiredTools(plans: PlannedArtifact[]): string[] {
+  const tools = new Set<string>();
+  for (const p of plans) {
+    p.converter.tools.forEach((t) => tools.add(t));
+    if (p.partition) tools.add('xfs_io');
+    const c = p.compression ?? p.innerCompression;
+    if (c) tools.add(compressorArgv(c)[0]!);
+  }
+  return [...tools].sort();
 }
 
 /** A scratch directory next to the outputs (same filesystem: reflinks and renames stay cheap). */

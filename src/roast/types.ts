@@ -79,5 +79,7 @@ export interface Converter {
   accepts: InputKind[];
   /** One line for `kiln roast --list` and the docs: what it writes and with which tool. */
   description: string;
+  /** Host programs it runs (checked, and installed when possible, before any work starts). */
+  tools: string[];
   convert(job: ConvertJob): Promise<void>;
 }

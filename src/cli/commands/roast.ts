@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import { withScope } from '../../core/scope.js';
-import { converters, roast, type ArtifactRequest, type RoastInput } from '../../roast/index.js';
+import { converters, planArtifacts, requiredTools, roast, type ArtifactRequest, type RoastInput } from '../../roast/index.js';
+import { ensureHostTools } from '../../host/check.js';
+import { stat } from 'node:fs/promises';
 import { artifactsFromConfig, baseImagesFromConfig, defaultName, detectInputKind, diskPartitions, parseArtifactSpec } from '../../roast/request.js';
 
 const HELP = `
@@ -95,5 +97,9 @@ export async function runRoast(input: string | undefined, opts: Options): Promis
     roastInput = { kind, path: resolve(input) };
   }
   const outDir = resolve(opts.out ?? `out/images/${name}`);
+  const tools = requiredTools(planArtifacts({ input: roastInput, artifacts, baseImages }));
+  if (kind === 'disk') tools.push('sfdisk', 'blkid');
+  if (kind === 'tree' && (await stat(input)).isFile()) tools.push('tar');
+  await ensureHostTools(tools);
   return withScope('roast', (scope) => roast({ input: roastInput, artifacts, outDir, scope, baseImages, consumeInput: opts.consumeInput ?? false }));
 }

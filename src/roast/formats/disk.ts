@@ -14,6 +14,7 @@ const QEMU_IMG_HINT = 'qemu-img comes with the Debian package qemu-utils';
 
 export const raw: Converter = {
   name: 'raw',
+  tools: ['xfs_io'],
   extension: 'raw',
   accepts: ['disk', 'partition'],
   description: 'raw image, sparse copy in the kernel (SEEK_DATA + copy_file_range)',
@@ -28,6 +29,7 @@ async function takeOrCopy(job: ConvertJob): Promise<void> {
 
 export const vhd: Converter = {
   name: 'vhd',
+  tools: ['xfs_io'],
   extension: 'vhd',
   accepts: ['disk', 'partition'],
   description: 'fixed VHD for Azure (native: raw sparse copy, or the raw itself when consumable, size rounded up to a MiB, 512-byte footer)',
@@ -63,6 +65,7 @@ function qemuImg(format: string, options: string[], parallel: boolean): Converte
 
 export const vhdx: Converter = {
   name: 'vhdx',
+  tools: ['qemu-img'],
   extension: 'vhdx',
   accepts: ['disk', 'partition'],
   description: 'dynamic VHDX (qemu-img convert -O vhdx -o subformat=dynamic)',
@@ -71,6 +74,7 @@ export const vhdx: Converter = {
 
 export const qcow2: Converter = {
   name: 'qcow2',
+  tools: ['qemu-img'],
   extension: 'qcow2',
   accepts: ['disk', 'partition'],
   description: 'qcow2 (qemu-img convert -O qcow2)',
@@ -80,6 +84,7 @@ export const qcow2: Converter = {
 /** Stream-optimised VMDK: compressed grains written in order (what OVA and ESXi import expect). */
 export const vmdk: Converter = {
   name: 'vmdk',
+  tools: ['qemu-img'],
   extension: 'vmdk',
   accepts: ['disk', 'partition'],
   description: 'stream-optimised VMDK (qemu-img convert -O vmdk -o subformat=streamOptimized)',

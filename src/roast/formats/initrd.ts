@@ -90,6 +90,7 @@ async function writeInitrd(job: ConvertJob): Promise<void> {
 
 export const initrd: Converter = {
   name: 'initrd',
+  tools: ['cpio', 'find', 'sort', 'mknod'],
   extension: 'initrd.img',
   accepts: ['tree'],
   description: 'initramfs: newc cpio of the tree (+ /init link and /dev/console if missing), compressed zst|gz|xz',

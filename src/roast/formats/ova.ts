@@ -39,6 +39,7 @@ async function writeOva(job: ConvertJob): Promise<void> {
 
 export const ova: Converter = {
   name: 'ova',
+  tools: ['qemu-img', 'tar'],
   extension: 'ova',
   accepts: ['disk'],
   description: 'OVA: OVF 1.0 descriptor + manifest (SHA-256) + stream-optimised VMDK in a USTAR tar',

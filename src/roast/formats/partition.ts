@@ -17,6 +17,7 @@ import { KilnError, ExitCode } from '../../core/errors.js';
 
 export const ext4: Converter = {
   name: 'ext4',
+  tools: ['xfs_io'],
   extension: 'ext4',
   accepts: ['partition'],
   description: "a partition's ext2/3/4 filesystem as its own image (sparse extract)",
@@ -34,6 +35,7 @@ function requireBase(job: ConvertJob, setting: string): string {
 
 export const rdiff: Converter = {
   name: 'rdiff',
+  tools: ['rdiff'],
   extension: 'rdiff',
   accepts: ['partition'],
   description: 'librsync delta against RdiffBaseImage (rdiff signature + rdiff delta)',
@@ -54,6 +56,7 @@ export function backingReference(base: string, outputPath: string): string {
 
 export const diff: Converter = {
   name: 'diff',
+  tools: ['qemu-img'],
   extension: 'diff.qcow2',
   accepts: ['partition'],
   description: 'overlay diff against OverlayBaseImage: qcow2 backed by the base, holding only changed clusters (qemu-img)',

@@ -14,6 +14,7 @@ function tarball(kind: Compression): Converter {
   return {
     name: `tar.${kind}`,
     extension: `tar.${kind}`,
+    tools: ['tar', compressorArgv(kind)[0]!],
     accepts: ['tree'],
     description: `root filesystem tarball (GNU tar --xattrs --acls --numeric-owner --sparse | ${compressorArgv(kind)[0]})`,
     async convert(job) {
@@ -37,6 +38,7 @@ export const tarZst = tarball('zst');
 
 export const squashfs: Converter = {
   name: 'squashfs',
+  tools: ['mksquashfs'],
   extension: 'squashfs',
   accepts: ['tree'],
   description: 'squashfs of the root filesystem (mksquashfs -comp zstd, xattrs kept)',
@@ -49,6 +51,7 @@ export const squashfs: Converter = {
 
 export const erofs: Converter = {
   name: 'erofs',
+  tools: ['mkfs.erofs'],
   extension: 'erofs',
   accepts: ['tree'],
   description: 'EROFS image of the root filesystem (mkfs.erofs -zlz4hc)',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../../src/core/errors.js';
-import { planArtifacts, type RoastInput } from '../../../src/roast/index.js';
+import { planArtifacts, requiredTools, type RoastInput } from '../../../src/roast/index.js';
 import { parseSeekOutput } from '../../../src/roast/sparse.js';
 
 const disk: RoastInput = {
@@ -87,6 +87,15 @@ describe('planArtifacts with consumeInput', () => {
     const plans = planArtifacts({ input: disk, consumeInput: true, artifacts: [{ Name: 'c', Compression: 'xz' }, { Name: 'p', Type: 'raw', partitionId: 'boot' }] });
     expect(plans.some((p) => p.consumes)).toBe(false);
     expect(planArtifacts({ input: disk, artifacts: [{ Name: 'c', Type: 'vhd' }] })[0]!.consumes).toBeUndefined();
+  });
+});
+
+describe('requiredTools', () => {
+  it('lists the programs of every planned converter and compressor', () => {
+    const plans = planArtifacts({ input: disk, artifacts: [{ Name: 'c', Type: 'vhdx' }, { Name: 'c', Compression: 'xz' }, { Name: 'r', Type: 'ext4', partitionId: 'rootfs' }] });
+    expect(requiredTools(plans)).toEqual(['qemu-img', 'xfs_io', 'xz']);
+    const treePlans = planArtifacts({ input: tree, artifacts: [{ Name: 'c', Compression: 'tar.zst' }, { Name: 'i', Type: 'initrd', Compression: 'gz' }] });
+    expect(requiredTools(treePlans)).toEqual(['cpio', 'find', 'mknod', 'pigz', 'sort', 'tar', 'zstd']);
   });
 });
 
