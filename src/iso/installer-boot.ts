@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { writeAtomically } from '../core/atomic.js';
 import { KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
@@ -123,7 +124,24 @@ export async function installerBoot(scope: Scope, cacheRoot: string, opts: { reb
     info(`installer initrd: cached (${key})`);
     return result(true);
   }
-  if (opts.rebuild) rmSync(dir, { recursive: true, force: true });
+  // one builder per key: a concurrent build of the same inputs waits, then reuses the result
+  const lockTarget = join(cacheDir, `${key}.lock`);
+  writeFileSync(lockTarget, '', { flag: 'a' });
+  const unlock = await lockfile.lock(lockTarget, { retries: { retries: 1000, minTimeout: 1000, maxTimeout: 5000 }, stale: 60_000 });
+  try {
+    if (existsSync(join(dir, 'initrd.img')) && !opts.rebuild) {
+      info(`installer initrd: cached (${key}), built by a concurrent run`);
+      return result(true);
+    }
+    await buildInto(scope, dir, key, cfg, !!opts.rebuild);
+  } finally {
+    await unlock();
+  }
+  return result(false);
+}
+
+async function buildInto(scope: Scope, dir: string, key: string, cfg: InitrdConfig, rebuild: boolean): Promise<void> {
+  if (rebuild) rmSync(dir, { recursive: true, force: true });
   stage(`installer initrd: building (${key}); inputs changed or nothing cached yet`);
   await writeAtomically(scope, dir, async (temp) => {
     mkdirSync(temp, { recursive: true });
@@ -133,7 +151,6 @@ export async function installerBoot(scope: Scope, cacheRoot: string, opts: { reb
     await packInitrd(scope, tree, temp);
     rmSync(tree, { recursive: true, force: true });
   });
-  return result(false);
 }
 
 async function makeTree(work: string, tree: string, cfg: InitrdConfig): Promise<void> {
