@@ -13,9 +13,9 @@ Relative paths in the config (package lists, scripts, additional files, SSH keys
 against the config file's directory, or against --base-dir.
 
 Examples:
-  kiln validate imageconfigs/debian-efi.json
+  kiln validate imageconfigs/core-efi.json
   kiln validate --json imageconfigs/*.json
-  imageconfigvalidator --base-dir ../shared/reference/azurelinux/imageconfigs core-efi.json
+  imageconfigvalidator --base-dir test/fixtures/upstream/imageconfigs /tmp/my-core-efi.json
   imageconfigvalidator --input core-efi.json --dir .     (upstream's flag names also work)
 
 Exit codes (validate):
