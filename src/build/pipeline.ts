@@ -169,7 +169,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     }
   }
 
-  const assembled = await populate(plan, root, built, timer, async () => {
+  const assembled = await populate(plan, work, root, built, timer, async () => {
     const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
     const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
     const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
@@ -209,13 +209,14 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
 async function buildTree(plan: BuildPlan, work: string, timer: StageTimer): Promise<Assembled> {
   const root = join(work, 'rootfs');
   mkdirSync(root, { recursive: true });
-  const assembled = await populate(plan, root, undefined, timer, async () => {});
+  const assembled = await populate(plan, work, root, undefined, timer, async () => {});
   return { ...assembled, roastInput: { kind: 'tree', path: root } };
 }
 
 /** Install, configure and run the scripts in the format's order; `boot` runs between the script phases. */
 async function populate(
   plan: BuildPlan,
+  work: string,
   root: string,
   disk: BuiltDisk | undefined,
   timer: StageTimer,
@@ -236,6 +237,7 @@ async function populate(
       boot: plan.boot,
       repos: plan.sc.PackageRepos ?? [],
       cacheDir: plan.cacheDir,
+      scratchDir: work,
       onProgress: (done, total) => progress(`packages ${done}/${total || '?'}`),
     }),
   );

@@ -19,7 +19,8 @@ export class StageTimer {
     return (Date.now() - this.started) / 1000;
   }
 
-  toJSON(): { stages: { name: string; seconds: number }[]; totalSeconds: number } {
-    return { stages: this.stages, totalSeconds: this.totalSeconds };
+  /** Also records the peak resident memory of Kiln's own process so far (children excluded). */
+  toJSON(): { stages: { name: string; seconds: number }[]; totalSeconds: number; maxRssMiB: number } {
+    return { stages: this.stages, totalSeconds: this.totalSeconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 };
   }
 }

@@ -24,6 +24,8 @@ export interface InstallRequest {
   repos: PackageRepo[];
   /** Downloaded-package cache shared between builds (the backend locks it while in use). */
   cacheDir: string;
+  /** A directory of this build's for temporary files (on the output's filesystem, removed afterwards). */
+  scratchDir: string;
   /** Progress callback: packages installed so far of the total (total 0 while unknown). */
   onProgress?: (done: number, total: number) => void;
 }

@@ -1,8 +1,8 @@
 /**
  * The Debian backend: mmdebstrap installs the base system and every package in one call (apt and
  * dpkg run inside the image chroot), from the configured repositories or the host's Debian mirror;
- * downloaded .debs are kept in a shared cache directory, locked with flock(1) so that concurrent
- * builds queue instead of corrupting it; the image's own /var/cache/apt/archives stays empty unless
+ * downloaded .debs are kept in a shared cache directory (see cache.ts: concurrent builds are safe
+ * and do not queue); the image's own /var/cache/apt/archives stays empty unless
  * PreserveTdnfCache asks for the installed .debs to be kept (`preserveCache`). The dpkg path
  * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by the pipeline before
  * this runs, so dpkg honours them from the first package on.
@@ -12,7 +12,8 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
-import { endProgress, info } from '../../core/log.js';
+import { endProgress, info, logToFile, warn } from '../../core/log.js';
+import { dropArchives, syncIn, syncOut } from './cache.js';
 import { findDistro } from '../rules/index.js';
 import type { ChrootFn, DistroBackend, GrubTools, InstalledPackage, InstallRequest } from '../backend.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
@@ -69,32 +70,33 @@ export class DebianBackend implements DistroBackend {
   async install(req: InstallRequest): Promise<void> {
     const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
     const sources = sourceLines(req.repos, this.release);
-    mkdirSync(req.cacheDir, { recursive: true });
     // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
     const conf = join(req.root, 'etc/initramfs-tools/conf.d');
     mkdirSync(conf, { recursive: true });
     writeFileSync(join(conf, 'kiln.conf'), 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n');
+    const archives = join(req.scratchDir, 'apt-archives');
     const args = mmdebstrapArgs({
       root: req.root,
       release: this.release,
       packages,
       sources,
-      cacheDir: req.cacheDir,
+      archives,
       eatmydata: true,
     });
-    const lock = join(req.cacheDir, '.kiln-lock');
-    const busy = await run('flock', ['--nonblock', lock, 'true'], { allowFailure: true });
-    if (busy.code !== 0) info(`waiting for the package cache ${req.cacheDir} (another build is using it)`);
-    info(`installing ${packages.length} packages and their dependencies from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
+    const cached = await syncIn(req.cacheDir, archives);
+    info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
     const progress = new PackageProgress();
+    const t0 = Date.now();
     const errors: string[] = [];
     try {
-      // flock holds the cache for the whole call; unshare gives mmdebstrap (and the bind mount of
-      // the cache) a private mount namespace, so nothing outlives it even if it is killed
-      await run('flock', [lock, 'unshare', '--mount', '--propagation', 'private', '--', 'mmdebstrap', ...args], {
+      // a private mount namespace: mmdebstrap's own mounts (/dev, /proc, the archives bind mount)
+      // cannot outlive it, even if it is killed
+      await run('unshare', ['--mount', '--propagation', 'private', '--', 'mmdebstrap', ...args], {
         captureStdout: false,
         onLine: (line) => {
           if (line.startsWith('E:')) errors.push(line);
+          // mmdebstrap's phases and the slow triggers, time-stamped in the log (where the time goes)
+          if (/^(I: |update-initramfs: |Processing triggers for )/.test(line)) logToFile(`[+${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
           if (progress.feed(line)) req.onProgress?.(progress.done, progress.total);
         },
       });
@@ -114,6 +116,9 @@ export class DebianBackend implements DistroBackend {
       throw e;
     } finally {
       endProgress();
+      // downloads are complete files (apt renames them into place), even from a failed install
+      await syncOut(req.cacheDir, archives).catch((e: Error) => warn(`package cache not updated: ${e.message}`));
+      await dropArchives(archives);
     }
   }
 

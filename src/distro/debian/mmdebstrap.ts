@@ -8,7 +8,8 @@ export interface MmdebstrapPlan {
   release: string;
   packages: string[];
   sources: string[];
-  cacheDir: string;
+  /** This build's archives directory (filled from the shared cache), bind-mounted in the root. */
+  archives: string;
   /** Use mmdebstrap's eatmydata hook: no fsync while unpacking (the image is synced once at the end). */
   eatmydata: boolean;
 }
@@ -27,13 +28,13 @@ export function mmdebstrapArgs(plan: MmdebstrapPlan): string[] {
     '--verbose',
     // the root is a fresh filesystem (lost+found) holding files written before install (fstab, dpkg filters)
     '--skip=check/empty',
-    // the archives directory is the shared cache: keep what was downloaded
+    // the archives directory is this build's view of the cache: keep what was downloaded
     '--skip=essential/unlink',
     '--skip=download/empty',
     '--skip=cleanup/apt/cache',
     '--aptopt=Apt::Install-Recommends "false"',
     '--aptopt=Acquire::Retries "3"',
-    `--setup-hook=mkdir -p ${archives} && mount --bind ${shellQuote(plan.cacheDir)} ${archives}`,
+    `--setup-hook=mkdir -p ${archives} && mount --bind ${shellQuote(plan.archives)} ${archives}`,
     `--customize-hook=umount ${archives}`,
   ];
   if (plan.eatmydata) args.push(`--hook-dir=${HOOKS}/eatmydata`);

@@ -23,11 +23,11 @@ describe('Debian backend', () => {
   });
 
   it('installs everything in one mmdebstrap call into the mounted root, with the shared cache bind-mounted', () => {
-    const args = mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: ['a', 'b'], sources: ['deb http://m/debian bookworm main'], cacheDir: "/var/cache/kiln/it's", eatmydata: true });
+    const args = mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: ['a', 'b'], sources: ['deb http://m/debian bookworm main'], archives: "/w/it's/apt-archives", eatmydata: true });
     expect(args).toContain('--skip=check/empty');
     expect(args).toContain('--skip=essential/unlink');
     expect(args).toContain('--skip=download/empty');
-    expect(args).toContain(`--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind '/var/cache/kiln/it'\\''s' "$1/var/cache/apt/archives"`);
+    expect(args).toContain(`--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind '/w/it'\\''s/apt-archives' "$1/var/cache/apt/archives"`);
     expect(args).toContain('--customize-hook=umount "$1/var/cache/apt/archives"');
     expect(args).toContain('--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata');
     expect(args).toContain('--include=a,b');
