@@ -83,6 +83,37 @@ async function release(record: SweepRecord, report: CleanReport): Promise<boolea
 }
 
 /** `under`: only consider work directories below this directory (and records naming paths there). */
+/**
+ * Processes still working in a dead build's work directory (a SIGKILLed build's mmdebstrap, dpkg,
+ * chroot scripts run on as orphans): stopped before their mounts are released.
+ */
+async function stopOrphans(workDirs: readonly string[], report: CleanReport): Promise<void> {
+  if (!workDirs.length) return;
+  const victims: number[] = [];
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    const pid = Number(p);
+    if (pid === process.pid) continue;
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      continue;
+    }
+    if (workDirs.some((w) => cmd.includes(w))) victims.push(pid);
+  }
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const pid of victims) {
+      try {
+        process.kill(pid, sig);
+        if (sig === 'SIGTERM') report.released.push(`process ${pid}`);
+      } catch {
+        // gone
+      }
+    }
+    if (victims.length) await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   const inScope = (p: string) => !under || p === under || p.startsWith(`${under.replace(/\/+$/, '')}/`);
   const report: CleanReport = { released: [], failed: [] };
@@ -90,6 +121,7 @@ export async function cleanLeftovers(under?: string): Promise<CleanReport> {
     const paths = scope.records.map((r) => (r.kind === 'loop' ? (r.backingFile ?? '') : r.path));
     if (under && !paths.some(inScope)) continue;
     info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
+    await stopOrphans(scope.records.flatMap((r) => (r.kind === 'path' && WORK_DIR.test(r.path + '/') ? [r.path] : [])), report);
     let ok = true;
     // mounts before loops before paths, newest first within each kind
     const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);

@@ -27,6 +27,8 @@ export async function attachDisk(scope: Scope, file: string, partitions: number)
     (dev) => ({ kind: 'loop', device: dev, backingFile: file }),
   );
   if (partitions > 0) {
+    // a loop device detached by someone without `partx -d` keeps its old partitions: drop them first
+    await run('partx', ['-d', device], { allowFailure: true });
     await run('partx', ['-a', device]);
     for (let n = 1; n <= partitions; n++) await waitForNode(partitionDevice(device, n));
   }

@@ -66,6 +66,19 @@ async function kilnBuild(config: string, out: string): Promise<RunResult> {
   return await run(KILN, ['build', join(FIXTURES, config), '--out', out], { allowFailure: true, captureStdout: false });
 }
 
+async function waitForInstall(log: string): Promise<void> {
+  for (let i = 0; i < 2400 && !safeRead(log).includes('Setting up '); i++) await sleep(250);
+  expect(safeRead(log)).toContain('Setting up ');
+}
+
+function buildPid(out: string): number | undefined {
+  for (const p of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const cmd = safeRead(`/proc/${p}/cmdline`).split('\0');
+    if (cmd.some((a) => a.endsWith('dist/cli/kiln.js')) && cmd.includes(out)) return Number(p);
+  }
+  return undefined;
+}
+
 describe('failed builds release everything', () => {
   it('a PostInstallScript that exits 1 fails the build (exit 3) naming the script', async () => {
     const out = outDir('fail-postinstall');
@@ -90,21 +103,34 @@ describe('failed builds release everything', () => {
     const log = join(out, 'logs/interrupt.log');
     const build = kilnBuild('interrupt.json', out);
     // wait until dpkg is busy inside the image (mounted root, loop device attached)
-    let pid: number | undefined;
-    for (let i = 0; i < 1200 && !safeRead(log).includes('Setting up '); i++) await sleep(250);
-    expect(safeRead(log)).toContain('Setting up ');
+    await waitForInstall(log);
     const before = await leftovers(out);
     expect(before.loops.length).toBe(1);
     expect(before.mounts.length).toBeGreaterThanOrEqual(2);
-    for (const p of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      const cmd = safeRead(`/proc/${p}/cmdline`).split('\0');
-      if (cmd.some((a) => a.endsWith('dist/cli/kiln.js')) && cmd.includes(out)) pid = Number(p);
-    }
+    const pid = buildPid(out);
     expect(pid).toBeDefined();
     process.kill(pid!, 'SIGINT');
     const r = await build;
     expect(r.code).toBe(130);
     expect(r.stderrTail).toMatch(/interrupted by SIGINT/);
+    expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
+  });
+
+  it('a SIGKILLed build leaves resources behind that `kiln clean` releases', async () => {
+    const out = outDir('killed');
+    const build = kilnBuild('interrupt.json', out);
+    await waitForInstall(join(out, 'logs/interrupt.log'));
+    const pid = buildPid(out);
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    expect((await build).code).toBe(137);
+    const left = await leftovers(out);
+    expect(left.loops.length).toBe(1);
+    expect(left.mounts.length).toBeGreaterThanOrEqual(2);
+    const clean = await run(KILN, ['clean', '--under', out], { allowFailure: true });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/released loop \/dev\/loop\d+/);
+    expect(clean.stdout).toMatch(/released mount /);
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
   });
 });
