@@ -13,6 +13,7 @@ import { setLogFile, stage } from '../core/log.js';
 import { withScope } from '../core/scope.js';
 import { buildIso, type BuiltIso, type IsoImage } from './isomaker.js';
 import type { AfterInstall } from './layout.js';
+import { DEFAULT_CACHE_ROOT } from './installer-boot.js';
 
 export interface IsoFromConfigOptions {
   /** Output root (default ./out): the ISO goes to <out>/images/<config-name>/. */
@@ -52,7 +53,7 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
         loaded,
         images,
         outDir: imageDir,
-        cacheDir: join(outRoot, 'cache'),
+        cacheDir: DEFAULT_CACHE_ROOT,
         scope,
         ...(opts.after ? { after: opts.after } : {}),
         ...(opts.rebuildInitrd ? { rebuildInitrd: true } : {}),

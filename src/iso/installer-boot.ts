@@ -22,6 +22,11 @@ import { bundleInstaller, REPO_ROOT } from './bundle.js';
 import { roast } from '../roast/index.js';
 
 export const INITRD_CONFIG = join(REPO_ROOT, 'resources/installer/iso-initrd.json');
+/**
+ * Shared by every build on the machine, like the imager's package cache (/var/cache/kiln/<distro>):
+ * the installer does not depend on the config being built, so any out/ directory reuses it.
+ */
+export const DEFAULT_CACHE_ROOT = process.env.KILN_ISO_CACHE ?? '/var/cache/kiln';
 /** Bump when the way the cache entry is made changes (not its inputs). */
 const RECIPE_VERSION = '1';
 const GRUB_PACKAGES = ['grub-pc-bin', 'grub-efi-amd64-bin'];

@@ -31,7 +31,7 @@ export interface BuildIsoOptions {
   images: IsoImage[];
   /** Directory the ISO is written to (out/images/<config-name>). */
   outDir: string;
-  /** Cache root (out/cache): the installer initrd lives under <cache>/installer. */
+  /** Cache root (default /var/cache/kiln): the installer initrd lives under <cache>/installer. */
   cacheDir: string;
   scope: Scope;
   /** What the installer does at the end (default reboot). */

@@ -4,14 +4,14 @@ import { loadConfig } from '../../config/index.js';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 import { setLogFile } from '../../core/log.js';
 import { withScope } from '../../core/scope.js';
-import { buildIso, buildIsoFromConfig, wantsIso, type AfterInstall } from '../../iso/index.js';
+import { buildIso, buildIsoFromConfig, DEFAULT_CACHE_ROOT, wantsIso, type AfterInstall } from '../../iso/index.js';
 
 const HELP = `
 Makes a hybrid installer ISO (BIOS and UEFI; CD/DVD and USB stick) from a config and the raw disk
 image of each of its SystemConfigs (given with --image, or built first by the imager; \`kiln build\`
-of a config that asks for an ISO does the same). The ISO holds the installer's kernel and initrd (Debian 12, built
-from resources/installer/iso-initrd.json and cached under <out>/cache/installer), the compressed
-images and the config: it installs offline.
+of a config that asks for an ISO does the same). The ISO holds the installer's kernel and initrd
+(Debian 12, from resources/installer/iso-initrd.json, cached under /var/cache/kiln/installer or
+$KILN_ISO_CACHE/installer), the compressed images and the config: it installs offline.
 
 A config with one SystemConfig and Disks[0].TargetDisk installs unattended; otherwise the
 installer asks (on screen and serial console) for the system, disk, host name, user and password.
@@ -69,7 +69,7 @@ export async function runIso(configFile: string, opts: Options): Promise<void> {
       loaded,
       images: systems.map((sc, i) => ({ sc, raw: resolve(images[i]!) })),
       outDir: join(out, 'images', loaded.name),
-      cacheDir: join(out, 'cache'),
+      cacheDir: DEFAULT_CACHE_ROOT,
       scope,
       after: opts.after as AfterInstall,
       rebuildInitrd: !!opts.rebuildInitrd,
