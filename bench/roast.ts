@@ -32,10 +32,15 @@ interface Measure {
   allocatedBytes: number;
 }
 
-/** Run argv under /usr/bin/time -v; returns wall time and peak RSS, plus the output's sizes. */
-async function measure(argv: string[], outFile: string): Promise<Measure> {
+/**
+ * Run argv under /usr/bin/time -v; returns wall time and peak RSS, plus the output's sizes.
+ * The input is read once first, so every run starts with it in the page cache: on a shared machine
+ * the previous run's output otherwise evicts it for whichever tool happens to run next.
+ */
+async function measure(argv: string[], outFile: string, input: string): Promise<Measure> {
   rmSync(outFile, { force: true });
   await run('sync', []);
+  await run('sh', ['-c', 'if [ -d "$1" ]; then find "$1" -type f -exec cat {} + ; else cat "$1"; fi > /dev/null', 'sh', input]);
   const r = await run('/usr/bin/time', ['-v', ...argv], { captureStdout: false });
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderrTail);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderrTail);
@@ -80,11 +85,12 @@ async function main(): Promise<void> {
   mkdirSync(out);
   const kiln = (input: string, type: string) => ['node', KILN_JS, 'roast', input, '-a', type, '-n', 'k', '-o', out];
   const consumable = join(out, 'consumable.raw');
-  const cases: { format: string; ref: string[]; refOut: string; kiln: string[]; kilnOut: string; reps: number; before?: () => Promise<void> }[] = [
-    { format: 'vhdx', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', disk, join(out, 'r.vhdx')], refOut: join(out, 'r.vhdx'), kiln: kiln(disk, 'vhdx'), kilnOut: join(out, 'k.vhdx'), reps: REPS },
-    { format: 'vhd', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')], refOut: join(out, 'r.vhd'), kiln: kiln(disk, 'vhd'), kilnOut: join(out, 'k.vhd'), reps: REPS },
+  const cases: { format: string; input: string; ref: string[]; refOut: string; kiln: string[]; kilnOut: string; reps: number; before?: () => Promise<void> }[] = [
+    { format: 'vhdx', input: disk, ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', disk, join(out, 'r.vhdx')], refOut: join(out, 'r.vhdx'), kiln: kiln(disk, 'vhdx'), kilnOut: join(out, 'k.vhdx'), reps: REPS },
+    { format: 'vhd', input: disk, ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')], refOut: join(out, 'r.vhd'), kiln: kiln(disk, 'vhd'), kilnOut: join(out, 'k.vhd'), reps: REPS },
     {
       format: 'vhd*',
+      input: disk,
       ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', disk, join(out, 'r.vhd')],
       refOut: join(out, 'r.vhd'),
       kiln: ['node', KILN_JS, 'roast', consumable, '-a', 'vhd', '-n', 'k', '-o', out, '--consume-input'],
@@ -95,8 +101,8 @@ async function main(): Promise<void> {
         await run('cp', ['--sparse=always', disk, consumable]);
       },
     },
-    { format: 'qcow2', ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', disk, join(out, 'r.qcow2')], refOut: join(out, 'r.qcow2'), kiln: kiln(disk, 'qcow2'), kilnOut: join(out, 'k.qcow2'), reps: REPS },
-    { format: 'tar.gz', ref: ['sh', '-c', 'tar -C "$1" -cf - . | gzip > "$2"', 'sh', tree, join(out, 'r.tar.gz')], refOut: join(out, 'r.tar.gz'), kiln: kiln(tree, 'tar.gz'), kilnOut: join(out, 'k.tar.gz'), reps: 1 },
+    { format: 'qcow2', input: disk, ref: ['qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', disk, join(out, 'r.qcow2')], refOut: join(out, 'r.qcow2'), kiln: kiln(disk, 'qcow2'), kilnOut: join(out, 'k.qcow2'), reps: REPS },
+    { format: 'tar.gz', input: tree, ref: ['sh', '-c', 'tar -C "$1" -cf - . | gzip > "$2"', 'sh', tree, join(out, 'r.tar.gz')], refOut: join(out, 'r.tar.gz'), kiln: kiln(tree, 'tar.gz'), kilnOut: join(out, 'k.tar.gz'), reps: 1 },
   ];
   const results = [];
   const mib = (b: number) => (b / (1 << 20)).toFixed(0).padStart(7);
@@ -109,10 +115,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < c.reps; i++) {
       const pair = i % 2 === 0 ? (['ref', 'kiln'] as const) : (['kiln', 'ref'] as const);
       for (const who of pair) {
-        if (who === 'ref') refs.push(await measure(c.ref, c.refOut));
+        if (who === 'ref') refs.push(await measure(c.ref, c.refOut, c.input));
         else {
           await c.before?.();
-          kilns.push(await measure(c.kiln, c.kilnOut));
+          kilns.push(await measure(c.kiln, c.kilnOut, c.input));
         }
       }
     }
