@@ -117,18 +117,18 @@ async function stopOrphans(workDirs: readonly string[], report: CleanReport): Pr
 export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   const inScope = (p: string) => !under || p === under || p.startsWith(`${under.replace(/\/+$/, '')}/`);
   const report: CleanReport = { released: [], failed: [] };
-  for (const scope of orphanedScopes()) {
-    const paths = scope.records.map((r) => (r.kind === 'loop' ? (r.backingFile ?? '') : r.path));
-    if (under && !paths.some(inScope)) continue;
-    info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
-    await stopOrphans(scope.records.flatMap((r) => (r.kind === 'path' && WORK_DIR.test(r.path + '/') ? [r.path] : [])), report);
-    let ok = true;
-    // mounts before loops before paths, newest first within each kind
-    const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);
-    const records = [...scope.records].reverse().sort((a, b) => order(a) - order(b));
-    for (const r of records) ok = (await release(r, report)) && ok;
-    if (ok) rmSync(scope.file, { force: true });
-  }
+  // a build keeps several scopes (work directory, loop devices, mounts): release the records of
+  // all dead builds together, mounts (deepest first) before loop devices before paths
+  const dead = orphanedScopes().filter((scope) => !under || scope.records.some((r) => inScope(r.kind === 'loop' ? (r.backingFile ?? '') : r.path)));
+  for (const scope of dead) info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
+  const records = dead.flatMap((scope) => scope.records);
+  await stopOrphans(records.flatMap((r) => (r.kind === 'path' && WORK_DIR.test(r.path + '/') ? [r.path] : [])), report);
+  const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);
+  const depth = (r: SweepRecord) => (r.kind === 'mount' ? -r.path.length : 0);
+  records.sort((a, b) => order(a) - order(b) || depth(a) - depth(b));
+  let ok = true;
+  for (const r of records) ok = (await release(r, report)) && ok;
+  if (ok) for (const scope of dead) rmSync(scope.file, { force: true });
   // leftovers no record names
   const live = liveRecords();
   const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));

@@ -6,7 +6,7 @@
  * copied into the FAT filesystem with mtools when the tree is released.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { run } from '../core/exec.js';
 import type { Scope } from '../core/scope.js';
 
@@ -49,7 +49,8 @@ export async function mountTree(scope: Scope, root: string, specs: readonly Moun
   const staging = new Map<string, string>();
   mkdirSync(root, { recursive: true });
   for (const spec of mountOrder(specs)) {
-    const target = join(root, spec.mountPoint);
+    // resolve: no trailing slash for "/", so the sweep record matches /proc/self/mountinfo
+    const target = resolve(join(root, spec.mountPoint));
     mkdirSync(target, { recursive: true });
     let source = spec.device;
     let args: string[];

@@ -128,7 +128,7 @@ describe('failed builds release everything', () => {
     expect(left.loops.length).toBe(1);
     expect(left.mounts.length).toBeGreaterThanOrEqual(2);
     const clean = await run(KILN, ['clean', '--under', out], { allowFailure: true });
-    expect(clean.code).toBe(0);
+    expect(clean.code, `${clean.stdout}\n${clean.stderrTail}`).toBe(0);
     expect(clean.stdout).toMatch(/released loop \/dev\/loop\d+/);
     expect(clean.stdout).toMatch(/released mount /);
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');

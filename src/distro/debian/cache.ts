@@ -79,3 +79,48 @@ export async function syncOut(cacheDir: string, archives: string): Promise<numbe
 export async function dropArchives(archives: string): Promise<void> {
   await rm(archives, { recursive: true, force: true });
 }
+
+/**
+ * apt's package lists, cached per set of sources: seeding them lets `apt-get update` answer
+ * "Hit" (If-Modified-Since) instead of downloading and unpacking the indexes again. apt replaces a
+ * list by renaming a new file over it, so hard links shared with the cache are never modified.
+ */
+function listsDir(cacheDir: string, sourcesKey: string): string {
+  return join(cacheDir, 'lists', sourcesKey);
+}
+
+async function files(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && e.name !== 'lock').map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
+export async function syncListsIn(cacheDir: string, sourcesKey: string, lists: string): Promise<number> {
+  await mkdir(join(lists, 'partial'), { recursive: true });
+  const from = listsDir(cacheDir, sourcesKey);
+  await mkdir(from, { recursive: true });
+  return await withLock(cacheDir, async () => {
+    const names = await files(from);
+    for (const f of names) await linkOrCopy(join(from, f), join(lists, f));
+    return names.length;
+  });
+}
+
+/** Replace the cached lists with this build's (a fresh set; stale indexes are dropped). */
+export async function syncListsOut(cacheDir: string, sourcesKey: string, lists: string): Promise<void> {
+  const names = await files(lists);
+  if (!names.some((n) => n.endsWith('_InRelease') || n.endsWith('_Release'))) return; // update did not finish
+  const target = listsDir(cacheDir, sourcesKey);
+  await withLock(cacheDir, async () => {
+    const fresh = `${target}.new-${process.pid}`;
+    await rm(fresh, { recursive: true, force: true });
+    await mkdir(fresh, { recursive: true });
+    for (const f of names) await linkOrCopy(join(lists, f), join(fresh, f));
+    const old = `${target}.old-${process.pid}`;
+    await rename(target, old).catch(() => undefined);
+    await rename(fresh, target);
+    await rm(old, { recursive: true, force: true });
+  });
+}

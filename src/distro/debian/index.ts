@@ -9,11 +9,12 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
-import { dropArchives, syncIn, syncOut } from './cache.js';
+import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
 import { findDistro } from '../rules/index.js';
 import type { ChrootFn, DistroBackend, GrubTools, InstalledPackage, InstallRequest } from '../backend.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
@@ -75,12 +76,16 @@ export class DebianBackend implements DistroBackend {
     mkdirSync(conf, { recursive: true });
     writeFileSync(join(conf, 'kiln.conf'), 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n');
     const archives = join(req.scratchDir, 'apt-archives');
+    const lists = join(req.scratchDir, 'apt-lists');
+    const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
+    await syncListsIn(req.cacheDir, sourcesKey, lists);
     const args = mmdebstrapArgs({
       root: req.root,
       release: this.release,
       packages,
       sources,
       archives,
+      lists,
       eatmydata: true,
     });
     const cached = await syncIn(req.cacheDir, archives);
@@ -118,7 +123,9 @@ export class DebianBackend implements DistroBackend {
       endProgress();
       // downloads are complete files (apt renames them into place), even from a failed install
       await syncOut(req.cacheDir, archives).catch((e: Error) => warn(`package cache not updated: ${e.message}`));
+      await syncListsOut(req.cacheDir, sourcesKey, lists).catch((e: Error) => warn(`package lists cache not updated: ${e.message}`));
       await dropArchives(archives);
+      await dropArchives(lists);
     }
   }
 

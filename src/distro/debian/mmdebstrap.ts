@@ -10,6 +10,8 @@ export interface MmdebstrapPlan {
   sources: string[];
   /** This build's archives directory (filled from the shared cache), bind-mounted in the root. */
   archives: string;
+  /** This build's apt lists directory (seeded from the cache), bind-mounted in the root. */
+  lists?: string;
   /** Use mmdebstrap's eatmydata hook: no fsync while unpacking (the image is synced once at the end). */
   eatmydata: boolean;
 }
@@ -37,6 +39,11 @@ export function mmdebstrapArgs(plan: MmdebstrapPlan): string[] {
     `--setup-hook=mkdir -p ${archives} && mount --bind ${shellQuote(plan.archives)} ${archives}`,
     `--customize-hook=umount ${archives}`,
   ];
+  if (plan.lists) {
+    // customize hooks run before mmdebstrap's cleanup empties the lists: unmount first, keep ours
+    const lists = '"$1/var/lib/apt/lists"';
+    args.push(`--setup-hook=mkdir -p ${lists} && mount --bind ${shellQuote(plan.lists)} ${lists}`, `--customize-hook=umount ${lists}`);
+  }
   if (plan.eatmydata) args.push(`--hook-dir=${HOOKS}/eatmydata`);
   if (plan.packages.length) args.push(`--include=${plan.packages.join(',')}`);
   args.push(plan.release, plan.root, ...plan.sources);
