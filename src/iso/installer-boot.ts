@@ -45,7 +45,7 @@ export interface InstallerBoot {
   reused: boolean;
 }
 
-interface InitrdConfig {
+export interface InitrdConfig {
   packages: string[];
   kernel: string;
   files: { source: string; destination: string; mode?: number }[];
@@ -90,7 +90,8 @@ export function readInitrdConfig(file = INITRD_CONFIG): InitrdConfig {
   return { packages: [...new Set(packages)], kernel, files, scripts, inputs };
 }
 
-function inputsHash(cfg: InitrdConfig): string {
+/** Hash of everything the initrd is made from (the `<inputs>` half of the cache key). */
+export function inputsHash(cfg: InitrdConfig): string {
   const h = createHash('sha256');
   h.update(`recipe ${RECIPE_VERSION}\n${JSON.stringify(GRUB_MODULES)}\n${GRUB_EARLY_CFG}\n${GRUB_PACKAGES.join(',')}\n`);
   for (const f of cfg.inputs) {

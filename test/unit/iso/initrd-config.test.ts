@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readInitrdConfig } from '../../../src/iso/installer-boot.js';
+import { inputsHash, readInitrdConfig } from '../../../src/iso/installer-boot.js';
 import { candidateFiles } from '../../../src/installer/install.js';
 
 describe('installer initrd config (resources/installer/iso-initrd.json)', () => {
@@ -31,5 +31,42 @@ describe('files the installer rewrites', () => {
       touch(p);
     const found = candidateFiles(root).map((f) => f.slice(root.length + 1)).sort();
     expect(found).toEqual(['boot/efi/EFI/debian/grub.cfg', 'boot/grub/grub.cfg', 'boot/loader/entries/a.conf', 'etc/default/grub', 'etc/default/grub.d/kiln.cfg', 'etc/fstab']);
+  });
+});
+
+describe('installer initrd cache key', () => {
+  it('is stable for equal inputs and changes with any file the config names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-initrd-cfg-'));
+    mkdirSync(join(dir, 'packagelists'));
+    writeFileSync(join(dir, 'packagelists/p.json'), JSON.stringify({ packages: ['zstd'] }));
+    writeFileSync(join(dir, 'init'), '#!/bin/sh\n');
+    writeFileSync(join(dir, 'slim.sh'), 'true\n');
+    const config = {
+      SystemConfigs: [
+        {
+          Name: 'x',
+          PackageLists: ['packagelists/p.json'],
+          KernelOptions: { default: 'linux-image-amd64' },
+          AdditionalFiles: { init: { Path: '/init', Permissions: '755' } },
+          PostInstallScripts: [{ Path: 'slim.sh' }],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(config));
+    const key = () => inputsHash(readInitrdConfig(join(dir, 'c.json')));
+    const first = key();
+    expect(key()).toBe(first);
+    writeFileSync(join(dir, 'init'), '#!/bin/sh\necho changed\n');
+    const afterInit = key();
+    expect(afterInit).not.toBe(first);
+    writeFileSync(join(dir, 'packagelists/p.json'), JSON.stringify({ packages: ['zstd', 'less'] }));
+    expect(key()).not.toBe(afterInit);
+    expect(readInitrdConfig(join(dir, 'c.json')).packages).toEqual(['zstd', 'less']);
+  });
+
+  it('refuses an initrd config without a kernel', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-initrd-cfg-'));
+    writeFileSync(join(dir, 'c.json'), JSON.stringify({ SystemConfigs: [{ Name: 'x' }] }));
+    expect(() => readInitrdConfig(join(dir, 'c.json'))).toThrow(/KernelOptions.default is required/);
   });
 });
