@@ -252,6 +252,7 @@ async function populate(
     chroot: (argv, opts) => chrootFn(argv, opts ? { ...opts } : {}),
   };
   await timer.time('system configuration', () => applySystemConfig(ctx));
+  if (disk) await timer.time('initramfs', () => plan.backend.updateInitramfs(root, chrootFn));
   await timer.time('PostInstallScripts', () => runScripts(ctx, 'PostInstallScripts'));
   await boot(ctx);
   await timer.time('FinalizeImageScripts', () => runScripts(ctx, 'FinalizeImageScripts'));

@@ -87,6 +87,7 @@ export class DebianBackend implements DistroBackend {
       archives,
       lists,
       eatmydata: true,
+      deferInitramfs: packages.includes('initramfs-tools'),
     });
     const cached = await syncIn(req.cacheDir, archives);
     info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
@@ -148,8 +149,13 @@ export class DebianBackend implements DistroBackend {
       .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
   }
 
-  async updateInitramfs(_root: string, chroot: ChrootFn): Promise<void> {
-    await chroot(['update-initramfs', '-u', '-k', 'all']);
+  /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */
+  async updateInitramfs(root: string, chroot: ChrootFn): Promise<void> {
+    if (!existsSync(join(root, 'usr/sbin/update-initramfs'))) return; // another generator (dracut) or none
+    for (const k of await this.kernels(root)) {
+      const exists = existsSync(join(root, 'boot', `initrd.img-${k}`));
+      await chroot(['update-initramfs', exists ? '-u' : '-c', '-k', k]);
+    }
   }
 
   /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */

@@ -14,9 +14,16 @@ export interface MmdebstrapPlan {
   lists?: string;
   /** Use mmdebstrap's eatmydata hook: no fsync while unpacking (the image is synced once at the end). */
   eatmydata: boolean;
+  /**
+   * Replace update-initramfs by a stub while packages install: the kernel's postinst and the
+   * initramfs-tools trigger (fired again by udev, kmod, zstd...) would otherwise each build an
+   * initramfs. The build makes exactly one afterwards, once the system is configured.
+   */
+  deferInitramfs?: boolean;
 }
 
 const HOOKS = '/usr/share/mmdebstrap/hooks';
+const INITRAMFS = '/usr/sbin/update-initramfs';
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -43,6 +50,12 @@ export function mmdebstrapArgs(plan: MmdebstrapPlan): string[] {
     // customize hooks run before mmdebstrap's cleanup empties the lists: unmount first, keep ours
     const lists = '"$1/var/lib/apt/lists"';
     args.push(`--setup-hook=mkdir -p ${lists} && mount --bind ${shellQuote(plan.lists)} ${lists}`, `--customize-hook=umount ${lists}`);
+  }
+  if (plan.deferInitramfs) {
+    args.push(
+      `--essential-hook=chroot "$1" dpkg-divert --quiet --local --rename --divert ${INITRAMFS}.kiln --add ${INITRAMFS} && printf '#!/bin/sh\\necho "update-initramfs: deferred by kiln"\\n' > "$1${INITRAMFS}" && chmod 755 "$1${INITRAMFS}"`,
+      `--customize-hook=rm -f "$1${INITRAMFS}" && chroot "$1" dpkg-divert --quiet --local --rename --remove ${INITRAMFS}`,
+    );
   }
   if (plan.eatmydata) args.push(`--hook-dir=${HOOKS}/eatmydata`);
   if (plan.packages.length) args.push(`--include=${plan.packages.join(',')}`);
