@@ -41,9 +41,15 @@ export async function debianTree(dest: string, spec: TreeSpec): Promise<void> {
     hooks.push(`--customize-hook=upload ${step.script} /tmp/kiln-script-${i}.sh`);
     hooks.push(`--customize-hook=chroot "$1" sh /tmp/kiln-script-${i}.sh && rm -f "$1/tmp/kiln-script-${i}.sh"`);
   });
+  // In a private mount namespace: whatever mmdebstrap mounts in the tree (/proc, /dev ...) dies
+  // with it, even when it is killed, so removing a half-made tree can never reach the host's /dev.
   await run(
-    'mmdebstrap',
+    'unshare',
     [
+      '--mount',
+      '--propagation',
+      'private',
+      'mmdebstrap',
       '--variant=minbase',
       '--mode=root',
       `--include=${spec.packages.join(',')}`,
