@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { run } from '../core/exec.js';
 import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
-import { info, stage } from '../core/log.js';
+import { info, stage, warn } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import { type Compression, compressFile, compressorArgv, requireCompression } from './compress.js';
 import { converterFor, converters } from './registry.js';
@@ -158,6 +158,19 @@ async function checkInput(input: RoastInput): Promise<void> {
   if (input.kind === 'tree' && !st.isDirectory() && !st.isFile()) throw new KilnError(`roast input ${input.path} is neither a directory nor a tar archive`, ExitCode.Usage);
 }
 
+/**
+ * A raw still backed by a loop device may not hold its final bytes: a filesystem on it that is still
+ * mounted somewhere (e.g. copied into another process's mount namespace before it was unmounted here)
+ * keeps dirty data and an unflushed journal. Say so loudly: such an image may not boot.
+ */
+async function warnIfStillAttached(disk: string): Promise<void> {
+  const r = await run('losetup', ['-j', disk], { allowFailure: true });
+  const devices = r.code === 0 ? r.stdout.split('\n').map((l) => l.split(':')[0]!.trim()).filter(Boolean) : [];
+  if (devices.length) {
+    warn(`${disk} is still attached to ${devices.join(', ')}: a filesystem on it may still be mounted (in another mount namespace) with unwritten data; the artifacts may be incomplete`);
+  }
+}
+
 /** Taking the input over is a rename: it must be a plain file on the output's filesystem. */
 async function checkConsumable(input: string, outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
@@ -169,6 +182,7 @@ async function checkConsumable(input: string, outDir: string): Promise<void> {
 export async function roast(req: RoastRequest): Promise<string[]> {
   const plans = planArtifacts(req);
   await checkInput(req.input);
+  if (req.input.kind === 'disk') await warnIfStillAttached(req.input.path);
   if (plans.some((p) => p.consumes)) await checkConsumable(req.input.path, resolve(req.outDir));
   const outDir = resolve(req.outDir);
   await mkdir(outDir, { recursive: true });
