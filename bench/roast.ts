@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   // Kiln's fixed cost: starting node and loading the CLI (every verb), measured with a no-op roast
   const listOut = join(out, 'list.txt');
   const startups: Measure[] = [];
-  for (let i = 0; i < 5; i++) startups.push(await measure(['sh', '-c', 'node "$1" roast --list > "$2"', 'sh', KILN_JS, listOut], listOut, listOut));
+  for (let i = 0; i < 5; i++) startups.push(await measure(['sh', '-c', 'node "$1" roast --list > "$2"', 'sh', KILN_JS, listOut], listOut, KILN_JS));
   const startup = median(startups).seconds;
   console.log(`median of ${REPS} runs (tar.gz: 1); kiln CLI startup (node + module loading, no work): ${startup.toFixed(2)} s`);
   console.log('"net" = kiln s minus that startup: the conversion itself against the reference tool\n');
