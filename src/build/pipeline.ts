@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
@@ -26,7 +26,7 @@ import { prepareDisk } from '../disk/image.js';
 import { isFat } from '../disk/types.js';
 import { ensureHostTools } from '../host/index.js';
 import { chroot } from '../install/chroot.js';
-import { mountTree, type MountSpec } from '../install/mounts.js';
+import { flushFilesystem, mountTree, type MountSpec } from '../install/mounts.js';
 import { installBootloader } from '../boot/index.js';
 import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
@@ -193,6 +193,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
   });
 
   await timer.time('unmount, fill FAT partitions, detach', async () => {
+    for (const spec of [...specs].reverse()) if (!spec.staged) await flushFilesystem(resolve(join(root, spec.mountPoint)));
     await releaseMounts();
     for (const [id, dir] of tree.staging) {
       const p = built.partitions.find((x) => x.id === id)!;

@@ -19,7 +19,7 @@ const COMPRESSION_TOOLS: Record<string, string[]> = { gz: ['gzip'], xz: ['xz'], 
 export function hostToolsFor(plan: BuildPlan): string[] {
   const tools = new Set<string>(['unshare', 'chroot', 'mount', 'umount', 'flock', 'dpkg-query', ...plan.backend.hostTools()]);
   if (plan.layout) {
-    for (const t of ['losetup', 'partx', 'sfdisk']) tools.add(t);
+    for (const t of ['losetup', 'partx', 'sfdisk', 'fsfreeze']) tools.add(t);
     for (const p of plan.layout.partitions) {
       tools.add(mkfsTool(p.partition.FsType));
       if (isFat(p.partition.FsType)) tools.add('mcopy');

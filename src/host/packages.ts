@@ -18,6 +18,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'mkfs.ext4': 'e2fsprogs',
   'mkfs.xfs': 'xfsprogs',
   mkswap: 'util-linux',
+  fsfreeze: 'util-linux',
   'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools',
   mdir: 'mtools',

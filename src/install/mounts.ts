@@ -35,6 +35,8 @@ export function buildMountOptions(fsType: string, options: string | undefined): 
     .split(',')
     .map((o) => o.trim())
     .filter((o) => o && !BUILD_TIME_DROPPED.has(o) && !o.startsWith('x-') && !o.startsWith('comment='));
+  // no background inode-table zeroing while we build: it would keep writing after we are done
+  if ((fsType === 'ext3' || fsType === 'ext4') && !kept.includes('init_itable')) kept.push('noinit_itable');
   return kept.length ? ['-t', fsType, '-o', kept.join(',')] : ['-t', fsType];
 }
 
@@ -70,6 +72,18 @@ export async function mountTree(scope: Scope, root: string, specs: readonly Moun
     );
   }
   return { root, staging };
+}
+
+/**
+ * Make a filesystem's on-disk state complete before it is unmounted: freezing flushes the journal
+ * (ext4) or log (xfs) into the filesystem proper. Needed because another process's mount namespace
+ * created while the image was mounted (any `unshare --mount` on the host, e.g. a concurrent build)
+ * keeps a copy of the mount: our umount then does not shut the filesystem down, and tools that do
+ * not replay journals (grub, converters reading the raw file) would see stale metadata.
+ */
+export async function flushFilesystem(target: string): Promise<void> {
+  await run('fsfreeze', ['--freeze', target]);
+  await run('fsfreeze', ['--unfreeze', target]);
 }
 
 export async function unmount(target: string): Promise<void> {
