@@ -17,7 +17,11 @@ describe('core-legacy.json → core.vhd (GPT + bios_grub, grub for BIOS)', () =>
   });
 
   it('writes a VHD and a BIOS-bootable disk', async () => {
-    expect((await qemuImgInfo(join(image.imageDir, 'core.vhd'))).format).toBe('vpc');
+    // a fixed VHD (what Azure needs): the raw disk followed by a 512-byte "conectix" footer
+    const vhd = readFileSync(join(image.imageDir, 'core.vhd'));
+    expect(vhd.subarray(vhd.length - 512, vhd.length - 504).toString('latin1')).toBe('conectix');
+    expect(vhd.readUInt32BE(vhd.length - 512 + 60)).toBe(2); // disk type 2 = fixed
+    expect((await qemuImgInfo(join(image.imageDir, 'core.vhd'))).format).toMatch(/^(vpc|raw)$/);
     const t = await partitionTable(raw);
     expect(t.partitions[0]).toMatchObject({ start: 2048, size: 8 * 2048, type: BIOS_BOOT });
     // grub's boot code in the protective MBR, its core image in the bios_grub partition
