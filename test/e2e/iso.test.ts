@@ -110,8 +110,8 @@ describe('attended ISO (imageconfigs/full-attended.json)', () => {
         await g.waitFor(prompt, 120_000);
         g.send(`${text}\r`);
       };
-      await answer('Choose system [1]: ', '3'); // out of range: asked again
-      await answer('type a number from 1 to 2', '');
+      await answer('Choose system [1]: ', '3'); // out of range: explained, asked again
+      await g.waitFor('type a number from 1 to 2', 60_000);
       await answer('Choose system [1]: ', '2');
       await g.waitFor('Disk: /dev/vda', 60_000); // the only disk: shown, not asked
       await answer('Host name [debian]: ', 'kiln-attended');
