@@ -1,5 +1,5 @@
 /** `kiln build imageconfigs/core-legacy.json` → core.vhd (BIOS, grub in the bios_grub partition) that boots with SeaBIOS. */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type BuiltImage } from './lib/images.js';
@@ -18,14 +18,27 @@ describe('core-legacy.json → core.vhd (GPT + bios_grub, grub for BIOS)', () =>
 
   it('writes a VHD and a BIOS-bootable disk', async () => {
     // a fixed VHD (what Azure needs): the raw disk followed by a 512-byte "conectix" footer
-    const vhd = readFileSync(join(image.imageDir, 'core.vhd'));
-    expect(vhd.subarray(vhd.length - 512, vhd.length - 504).toString('latin1')).toBe('conectix');
-    expect(vhd.readUInt32BE(vhd.length - 512 + 60)).toBe(2); // disk type 2 = fixed
+    const file = join(image.imageDir, 'core.vhd');
+    const footer = Buffer.alloc(512);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, footer, 0, 512, statSync(file).size - 512);
+    } finally {
+      closeSync(fd);
+    }
+    expect(footer.subarray(0, 8).toString('latin1')).toBe('conectix');
+    expect(footer.readUInt32BE(60)).toBe(2); // disk type 2 = fixed
     expect((await qemuImgInfo(join(image.imageDir, 'core.vhd'))).format).toMatch(/^(vpc|raw)$/);
     const t = await partitionTable(raw);
     expect(t.partitions[0]).toMatchObject({ start: 2048, size: 8 * 2048, type: BIOS_BOOT });
     // grub's boot code in the protective MBR, its core image in the bios_grub partition
-    const head = readFileSync(raw).subarray(0, 512);
+    const head = Buffer.alloc(512);
+    const rfd = openSync(raw, 'r');
+    try {
+      readSync(rfd, head, 0, 512, 0);
+    } finally {
+      closeSync(rfd);
+    }
     expect(head.includes(Buffer.from('GRUB'))).toBe(true);
     const rootUuid = t.partitions[1]!.uuid!.toLowerCase();
     await withPartitionMounted(raw, 2, async (root) => {
