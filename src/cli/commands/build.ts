@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { build } from '../../build/index.js';
-import { loadConfig } from '../../config/index.js';
-import { buildIsoFromConfig, wantsIso } from '../../iso/index.js';
 
 export function registerBuild(program: Command): void {
   program
@@ -14,6 +11,12 @@ export function registerBuild(program: Command): void {
     .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first)')
     .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
     .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string }) => {
+      // the pipeline is loaded when the verb runs, so `kiln --help` and the other verbs start fast
+      const [{ build }, { loadConfig }, { buildIsoFromConfig, wantsIso }] = await Promise.all([
+        import('../../build/index.js'),
+        import('../../config/index.js'),
+        import('../../iso/index.js'),
+      ]);
       const loaded = await loadConfig(config, opts.baseDir ? { baseDir: opts.baseDir } : {});
       // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
       if (wantsIso(loaded.config) && !opts.systemConfig) {

@@ -1,10 +1,9 @@
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 import { setLogFile } from '../../core/log.js';
 import { withScope } from '../../core/scope.js';
-import { buildIso, buildIsoFromConfig, DEFAULT_CACHE_ROOT, wantsIso, type AfterInstall } from '../../iso/index.js';
+import type { AfterInstall } from '../../iso/index.js';
 
 const HELP = `
 Makes a hybrid installer ISO (BIOS and UEFI; CD/DVD and USB stick) from a config and the raw disk
@@ -45,6 +44,11 @@ export function registerIso(program: Command): void {
 
 export async function runIso(configFile: string, opts: Options): Promise<void> {
   if (opts.after !== 'reboot' && opts.after !== 'poweroff') throw new UsageError(`--after must be "reboot" or "poweroff", not "${opts.after}"`);
+  // loaded on demand so the other verbs do not pay for the ISO and config layers at startup
+  const [{ loadConfig }, { buildIso, buildIsoFromConfig, DEFAULT_CACHE_ROOT, wantsIso }] = await Promise.all([
+    import('../../config/index.js'),
+    import('../../iso/index.js'),
+  ]);
   const loaded = await loadConfig(configFile);
   const systems = loaded.config.SystemConfigs;
   const images = opts.image ?? [];

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../config/index.js';
 import { UsageError } from '../../core/errors.js';
 import { withScope } from '../../core/scope.js';
 import { converters, planArtifacts, requiredTools, roast, type ArtifactRequest, type RoastInput } from '../../roast/index.js';
@@ -75,7 +74,8 @@ function parseBases(values: string[], flag: string): Record<string, string> {
 export async function runRoast(input: string | undefined, opts: Options): Promise<string[]> {
   if (!input) throw new UsageError('roast needs an input: a raw disk image, or a rootfs directory or tar archive');
   const kind = await detectInputKind(input);
-  const loaded = opts.config ? await loadConfig(opts.config) : undefined;
+  // loaded on demand: the config layer (schema compilation) costs startup time a plain roast does not need
+  const loaded = opts.config ? await (await import('../../config/index.js')).loadConfig(opts.config) : undefined;
   const name = opts.name ?? loaded?.name ?? defaultName(input);
   const artifacts: ArtifactRequest[] = [
     ...(loaded ? artifactsFromConfig(loaded.config) : []),

@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { schemaDocument } from '../../config/index.js';
 import { writeAtomically } from '../../core/atomic.js';
 import { withScope } from '../../core/scope.js';
 
@@ -20,6 +19,7 @@ export function registerSchema(program: Command): void {
     .option('-o, --output <file>', 'write the schema to FILE (atomically) instead of stdout')
     .addHelpText('after', HELP)
     .action(async (opts: { output?: string }) => {
+      const { schemaDocument } = await import('../../config/index.js');
       const text = JSON.stringify(schemaDocument(), null, 2) + '\n';
       if (!opts.output) {
         process.stdout.write(text);

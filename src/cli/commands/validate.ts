@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { displayPath, formatFinding, validateConfigFile, type ValidationResult } from '../../config/index.js';
+import type { ValidationResult } from '../../config/index.js';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 
 const HELP = `
@@ -38,16 +38,18 @@ export function registerValidate(program: Command): void {
     .addOption(new Option('--input <file>', "upstream imageconfigvalidator's spelling of a config argument").hideHelp())
     .addOption(new Option('--dir <dir>', "upstream imageconfigvalidator's spelling of --base-dir").hideHelp())
     .addHelpText('after', HELP)
-    .action((configs: string[], opts: Options & { input?: string; dir?: string }) => {
+    .action(async (configs: string[], opts: Options & { input?: string; dir?: string }) => {
       const files = [...configs, ...(opts.input ? [opts.input] : [])];
       if (files.length === 0) throw new UsageError('no config file given: kiln validate <config...> (see kiln validate --help)');
       const baseDir = opts.baseDir ?? opts.dir;
-      process.exitCode = runValidate(files, { ...opts, ...(baseDir !== undefined ? { baseDir } : {}) });
+      process.exitCode = await runValidate(files, { ...opts, ...(baseDir !== undefined ? { baseDir } : {}) });
     });
 }
 
 /** Validate each file; the worst outcome decides the exit code (usage > invalid > ok). */
-export function runValidate(configs: string[], opts: Options): number {
+export async function runValidate(configs: string[], opts: Options): Promise<number> {
+  // the config layer is loaded by the verbs that use it, not at CLI startup
+  const { displayPath, formatFinding, validateConfigFile } = await import('../../config/index.js');
   const results: ValidationResult[] = [];
   const unreadable: { file: string; message: string }[] = [];
   for (const file of configs) {
