@@ -36,8 +36,8 @@ describe('roasted images boot (UEFI, TCG) to the login prompt', () => {
     expect(JSON.parse(await output('qemu-img', ['info', '--output=json', vhdx])).format).toBe('vhdx');
   });
 
+  // core.vhdx itself is booted by build-efi.test.ts (same build); here the other disk formats of that image
   it.each([
-    ['core.vhdx', 'vhdx', () => vhdx],
     ['core.qcow2', 'qcow2', () => qcow2],
     ['core.vhd (fixed, native footer)', 'vpc', () => vhd],
   ])('%s boots to login:', async (label, diskFormat, disk) => {
