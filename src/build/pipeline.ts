@@ -82,7 +82,8 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
     const artifacts = options.skipArtifacts
       ? []
       : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
-          roast({ input: result.roastInput, artifacts: plan.artifacts, outDir: plan.imageDir, scope }),
+          // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
+          roast({ input: result.roastInput, artifacts: plan.artifacts, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
         );
     const manifest = join(plan.imageDir, 'manifest.json');
     await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
