@@ -6,7 +6,7 @@
  */
 import type { PackageRepo, SystemConfig } from '../config/model.js';
 import type { RunResult } from '../core/exec.js';
-import type { ChrootRunOptions } from '../install/chroot.js';
+import type { ChrootRunOptions } from '../chroot/chroot.js';
 
 export type BootKind = 'efi' | 'legacy' | 'none';
 

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { build } from '../build/index.js';
+import { build } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { setLogFile, stage } from '../core/log.js';

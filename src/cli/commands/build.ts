@@ -13,7 +13,7 @@ export function registerBuild(program: Command): void {
     .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string }) => {
       // the pipeline is loaded when the verb runs, so `kiln --help` and the other verbs start fast
       const [{ build }, { loadConfig }, { buildIsoFromConfig, wantsIso }] = await Promise.all([
-        import('../../build/index.js'),
+        import('../../imager/index.js'),
         import('../../config/index.js'),
         import('../../iso/index.js'),
       ]);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { cleanLeftovers } from '../../build/clean.js';
+import { cleanLeftovers } from '../../imager/clean.js';
 import { KilnError } from '../../core/errors.js';
 
 export function registerClean(program: Command): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMountOptions, mountOrder } from '../../../src/install/mounts.js';
-import { CHROOT_ENV, chrootCommand } from '../../../src/install/chroot.js';
+import { buildMountOptions, mountOrder } from '../../../src/chroot/mounts.js';
+import { CHROOT_ENV, chrootCommand } from '../../../src/chroot/chroot.js';
 
 describe('mount tree', () => {
   it('mounts parents before children whatever the config order', () => {

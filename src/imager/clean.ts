@@ -13,7 +13,7 @@ import { output, run } from '../core/exec.js';
 import { info, warn } from '../core/log.js';
 import { STATE_DIR, orphanedScopes, type SweepRecord } from '../core/scope.js';
 import { detach } from '../disk/loop.js';
-import { unmount } from '../install/mounts.js';
+import { unmount } from '../chroot/mounts.js';
 
 export interface CleanReport {
   released: string[];

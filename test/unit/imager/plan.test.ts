@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planBuild } from '../../../src/build/plan.js';
-import { hostToolsFor } from '../../../src/build/tools.js';
+import { planBuild } from '../../../src/imager/plan.js';
+import { hostToolsFor } from '../../../src/imager/tools.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { UsageError } from '../../../src/core/errors.js';
 
