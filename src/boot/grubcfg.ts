@@ -18,11 +18,11 @@ export interface BootFs {
 
 export const GRUB_SERIAL = 'serial --unit=0 --speed=115200';
 
-/** The stub config next to (or inside) the EFI binary. */
-export function stubConfig(boot: BootFs): string {
+/** The stub config next to (or inside) the EFI binary; `grubDir` is "grub" or "grub2" (the distro's). */
+export function stubConfig(boot: BootFs, grubDir = 'grub'): string {
   return [
     `search --no-floppy --fs-uuid --set=root ${boot.uuid}`,
-    `set prefix=($root)${boot.prefix}/grub`,
+    `set prefix=($root)${boot.prefix}/${grubDir}`,
     `configfile $prefix/grub.cfg`,
     '',
   ].join('\n');
@@ -30,8 +30,8 @@ export function stubConfig(boot: BootFs): string {
 
 export interface KernelEntry {
   version: string;
-  /** Whether /boot/initrd.img-<version> exists. */
-  initrd: boolean;
+  /** File name of its initramfs under /boot, when there is one. */
+  initrd?: string;
 }
 
 /** grub modules the config needs for these filesystems and this table type. */
@@ -70,7 +70,7 @@ export function kilnGrubCfg(opts: {
     lines.push(
       `menuentry '${opts.distroName}, Linux ${k.version}' {`,
       `\tlinux ${opts.boot.prefix}/vmlinuz-${k.version} ${opts.cmdline}`,
-      ...(k.initrd ? [`\tinitrd ${opts.boot.prefix}/initrd.img-${k.version}`] : []),
+      ...(k.initrd ? [`\tinitrd ${opts.boot.prefix}/${k.initrd}`] : []),
       '}',
     );
   }

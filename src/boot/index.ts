@@ -1,18 +1,19 @@
 /**
  * The bootloader step: grub for UEFI (an EFI binary at the removable path EFI/BOOT/BOOTX64.EFI,
- * behind shim when shim-signed is installed) or for BIOS (grub-install on the loop device: boot
+ * behind shim when the distribution's shim package is listed) or for BIOS (grub-install on the loop device: boot
  * code in the MBR, core image in the bios_grub partition on GPT or after the MBR), then grub.cfg
  * from grub-mkconfig (EnableGrubMkconfig true, the default) or from Kiln's renderer (false).
  * grub's tools come from the image itself and run inside its chroot, so they match its modules.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { SystemConfig } from '../config/model.js';
 import { enableGrubMkconfig } from '../config/defaults.js';
 import { KilnError } from '../core/errors.js';
 import { info } from '../core/log.js';
 import type { BootKind, ChrootFn, DistroBackend } from '../distro/backend.js';
 import { kernelCommandLine } from '../system/index.js';
+import { resolveInRoot, writeInRoot } from '../system/paths.js';
 import { grubDefaults, grubModules, kilnGrubCfg, pinRootPartuuid, stubConfig, type BootFs } from './grubcfg.js';
 
 /** The default kernel options every image gets before the config's own (see docs/imager.md). */
@@ -37,8 +38,8 @@ export interface BootContext {
   fsTypes: string[];
   /** Host directory that becomes the ESP's contents (UEFI). */
   espStaging?: string;
-  /** Whether shim-signed is in the package set. */
-  shim: boolean;
+  /** The packages the config lists (decides shim). */
+  packages: readonly string[];
 }
 
 const EFI_MODULES = ['normal', 'configfile', 'search', 'search_fs_uuid', 'search_label', 'linux', 'boot', 'echo', 'test', 'gzio', 'efi_gop', 'all_video', 'serial', 'terminal', 'fat', 'ext2', 'xfs', 'part_gpt', 'part_msdos', 'loadenv', 'reboot', 'halt', 'sleep', 'ls', 'cat'];
@@ -48,7 +49,7 @@ export async function installBootloader(ctx: BootContext): Promise<void> {
   const kernels = await ctx.backend.kernels(ctx.root);
   if (!kernels.length) {
     throw new KilnError(`SystemConfig "${ctx.sc.Name}": no kernel was installed, so the image cannot boot`, undefined, [
-      'set KernelOptions.default to a kernel package (linux-image-amd64 on Debian)',
+      `set KernelOptions.default to a kernel package ("${ctx.backend.decl.rules.defaultKernel}" on ${ctx.backend.decl.prettyName})`,
     ]);
   }
   if (ctx.boot === 'efi') await installEfi(ctx);
@@ -58,34 +59,58 @@ export async function installBootloader(ctx: BootContext): Promise<void> {
 
 async function installEfi(ctx: BootContext): Promise<void> {
   if (!ctx.espStaging) throw new KilnError(`SystemConfig "${ctx.sc.Name}": BootType efi needs a partition with the "esp" flag`);
-  const g = ctx.backend.grub;
-  const efiBoot = join(ctx.espStaging, 'EFI', 'BOOT');
-  mkdirSync(efiBoot, { recursive: true });
-  const stub = stubConfig(ctx.bootFs);
-  writeFileSync(join(ctx.root, 'tmp/kiln-grub-stub.cfg'), stub);
-  const grubName = ctx.shim ? 'grubx64.efi' : 'BOOTX64.EFI';
-  if (ctx.shim) {
-    // shim → the distribution's signed grub, which reads grub.cfg next to itself ($cmdpath)
+  const decl = ctx.backend.decl;
+  const g = decl.grub;
+  const stub = stubConfig(ctx.bootFs, basename(dirname(g.configPath)));
+  const shim = decl.efi.shim && ctx.packages.includes(decl.efi.shim.package) ? decl.efi.shim : undefined;
+  const prebuilt = decl.efi.prebuiltGrub;
+  if (shim) {
+    // shim → the distribution's signed grub (which shim finds as grubx64.efi beside itself)
     info('boot: shim + signed grub at EFI/BOOT');
-    copyFileSync(join(ctx.root, 'usr/lib/shim/shimx64.efi.signed'), join(efiBoot, 'BOOTX64.EFI'));
-    for (const extra of ['mmx64.efi', 'fbx64.efi']) {
-      const src = join(ctx.root, 'usr/lib/shim', `${extra}.signed`);
-      if (existsSync(src)) copyFileSync(src, join(efiBoot, extra));
-    }
-    copyFileSync(join(ctx.root, 'usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed'), join(efiBoot, grubName));
-    writeFileSync(join(efiBoot, 'grub.cfg'), stub);
+    await placeOnEsp(ctx, shim.path, 'EFI/BOOT/BOOTX64.EFI');
+    await placeOnEsp(ctx, shim.signedGrub, 'EFI/BOOT/grubx64.efi');
+    if (shim.mokManager && existsSync(join(ctx.root, shim.mokManager))) await placeOnEsp(ctx, shim.mokManager, 'EFI/BOOT/mmx64.efi');
+  } else if (prebuilt) {
+    info(`boot: ${prebuilt.package}'s grub at EFI/BOOT/BOOTX64.EFI`);
+    await placeOnEsp(ctx, prebuilt.path, 'EFI/BOOT/BOOTX64.EFI');
   } else {
     info('boot: grub EFI binary at EFI/BOOT/BOOTX64.EFI');
+    await writeInRoot(ctx.root, '/tmp/kiln-grub-stub.cfg', stub);
     await ctx.chroot([g.mkimage, '-O', 'x86_64-efi', '-o', '/tmp/kiln-grubx64.efi', '-p', '/EFI/BOOT', '-c', '/tmp/kiln-grub-stub.cfg', ...EFI_MODULES]);
-    copyFileSync(join(ctx.root, 'tmp/kiln-grubx64.efi'), join(efiBoot, grubName));
-    // a copy of the stub next to the binary, for humans and for a grub that lost its memdisk
-    writeFileSync(join(efiBoot, 'grub.cfg'), stub);
+    await placeOnEsp(ctx, '/tmp/kiln-grubx64.efi', 'EFI/BOOT/BOOTX64.EFI');
+  }
+  // the stub where the binary looks for it: beside it ($cmdpath), or at a prebuilt binary's $prefix
+  writeFileSync(join(ctx.espStaging, 'EFI', 'BOOT', 'grub.cfg'), stub);
+  if (prebuilt) {
+    const at = join(ctx.espStaging, prebuilt.stubPath);
+    mkdirSync(dirname(at), { recursive: true });
+    writeFileSync(at, stub);
   }
   // modules for the `insmod` lines of grub.cfg (what grub-install would have copied)
   const platform = join(ctx.root, g.libDir.slice(1), 'x86_64-efi');
   if (existsSync(platform)) {
-    cpSync(platform, join(ctx.root, 'boot/grub/x86_64-efi'), { recursive: true });
+    cpSync(platform, join(ctx.root, dirname(g.configPath).slice(1), 'x86_64-efi'), { recursive: true });
   }
+}
+
+/**
+ * Put an image file on the ESP under `espPath`. FAT is case-insensitive while the staging
+ * directory is not: a package may already have put the file there under another case (the ESP is
+ * mounted at /boot/efi while packages install), so any case variant is replaced, never doubled.
+ */
+async function placeOnEsp(ctx: BootContext, imagePath: string, espPath: string): Promise<void> {
+  const src = await resolveInRoot(ctx.root, imagePath);
+  if (!existsSync(src)) {
+    throw new KilnError(`SystemConfig "${ctx.sc.Name}": ${imagePath} is missing from the image, so the ESP cannot be filled`, undefined, [
+      'the package that ships it was not installed; check the package lists',
+    ]);
+  }
+  const data = readFileSync(src);
+  const dest = join(ctx.espStaging!, espPath);
+  mkdirSync(dirname(dest), { recursive: true });
+  const want = basename(dest).toLowerCase();
+  for (const f of readdirSync(dirname(dest))) if (f.toLowerCase() === want) rmSync(join(dirname(dest), f), { force: true });
+  writeFileSync(dest, data);
 }
 
 async function installBios(ctx: BootContext): Promise<void> {
@@ -114,7 +139,7 @@ async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> 
     // grub-mkconfig adds root= (pinned to the PARTUUID below) and "ro"
     const cmdline = kernelCommandLine(ctx.sc, { base: BASE_CMDLINE, ...(bootPartuuid ? { bootPartuuid } : {}) });
     const defaults = join(ctx.root, g.defaultsFile.slice(1));
-    const existing = existsSync(defaults) ? readFileSync(defaults, 'utf8') : 'GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n';
+    const existing = existsSync(defaults) ? readFileSync(defaults, 'utf8') : `GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR="${ctx.backend.decl.prettyName}"\n`;
     mkdirSync(join(defaults, '..'), { recursive: true });
     writeFileSync(defaults, existing + grubDefaults(cmdline));
     await ctx.chroot([g.mkconfig, '-o', g.configPath]);
@@ -123,8 +148,9 @@ async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> 
     info(`boot: grub.cfg by ${g.mkconfig}`);
   } else {
     const cmdline = kernelCommandLine(ctx.sc, { rootPartuuid: ctx.rootPartuuid, base: ['ro', ...BASE_CMDLINE], ...(bootPartuuid ? { bootPartuuid } : {}) });
-    const entries = kernels.map((version) => ({ version, initrd: existsSync(join(ctx.root, 'boot', `initrd.img-${version}`)) }));
-    const distroName = ctx.backend.name === 'debian' ? 'Debian GNU/Linux' : ctx.backend.name;
+    const initrd = (version: string) => ctx.backend.decl.initramfs.fileName(version);
+    const entries = kernels.map((version) => ({ version, ...(existsSync(join(ctx.root, 'boot', initrd(version))) ? { initrd: initrd(version) } : {}) }));
+    const distroName = ctx.backend.decl.prettyName;
     writeFileSync(cfgPath, kilnGrubCfg({ distroName, boot: ctx.bootFs, kernels: entries, cmdline, modules: grubModules(ctx.table, ctx.fsTypes) }));
     info('boot: grub.cfg rendered by Kiln');
   }

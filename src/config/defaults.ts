@@ -2,7 +2,7 @@
  * Documented defaults, applied where a value is read rather than written into the config, so
  * "absent" and "false" stay distinguishable for the validator (see model.ts).
  */
-import { DEFAULT_DISTRO, findDistro, type DistroFamily } from '../distro/rules/index.js';
+import { distroFor, findDistro, findRelease, type DistroFamily } from '../distro/catalog/index.js';
 import type { PackageRepo, PartitionSetting, SystemConfig, MountIdentifier, BootType } from './model.js';
 
 export function bootType(sc: SystemConfig): BootType {
@@ -34,6 +34,6 @@ export interface ResolvedDistro {
 }
 /** The distribution a SystemConfig builds: its `Distro`, or Azure Linux 3.0 as upstream. */
 export function distroOf(sc: SystemConfig): ResolvedDistro {
-  const info = findDistro(sc.Distro?.Name) ?? findDistro(DEFAULT_DISTRO)!;
-  return { name: info.name, release: sc.Distro?.Release ?? info.releases[0]!, family: info.family };
+  const info = distroFor(sc);
+  return { name: info.name, release: findRelease(info, sc.Distro?.Release) ?? sc.Distro!.Release!, family: info.family };
 }

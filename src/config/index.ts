@@ -2,7 +2,7 @@
  * Public API of the config layer (contract used by build/, iso/, roast/).
  */
 import { warn } from '../core/log.js';
-import { packageName } from '../distro/rules/index.js';
+import { packageName } from '../distro/catalog/index.js';
 import { ConfigInvalidError } from './findings.js';
 import type { AdditionalFile, FileConfig, LoadedConfig, SystemConfig } from './model.js';
 import { readPackageList } from './packagelists.js';

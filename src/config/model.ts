@@ -148,10 +148,12 @@ export interface Encryption {
 
 /** Kiln extension: which distribution a SystemConfig builds. Absent = Azure Linux 3.0 (RPM), as upstream. */
 export interface Distro {
-  /** "debian" | "azurelinux" (the list: distro/rules/index.ts; what can be built: distro/registry.ts) */
+  /** "debian" | "azurelinux" (the list: distro/catalog/) */
   Name: string;
   /** "bookworm" / "12" for Debian, "3.0" for Azure Linux ... */
   Release?: string;
+  /** Mirror root replacing the default repositories' base URL (`kiln build --mirror` wins). */
+  Mirror?: string;
 }
 
 export interface SystemConfig {

@@ -10,6 +10,7 @@
  */
 import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox';
 import type * as M from './model.js';
+import { DISTRO_NAMES } from '../distro/catalog/index.js';
 
 /** Closed object that still accepts "_comment"-style keys. */
 function Obj<T extends TProperties>(properties: T, options: ObjectOptions = {}) {
@@ -199,8 +200,9 @@ const KernelCommandLine = Obj(
 
 const Distro = Obj(
   {
-    Name: Type.String({ enum: ['debian', 'azurelinux'], description: 'Distribution (Kiln extension).' }),
+    Name: Type.String({ enum: [...DISTRO_NAMES], description: 'Distribution (Kiln extension).' }),
     Release: Opt(Str('Release, e.g. "bookworm" or "12" for Debian, "3.0" for Azure Linux.', { minLength: 1 })),
+    Mirror: Opt(Str('Mirror root replacing the distribution\'s default repositories\' base URL (http, https or file URL); `kiln build --mirror` overrides it.', { minLength: 1 })),
   },
   { description: 'Kiln extension: the distribution this system config builds. Absent: Azure Linux 3.0 (RPM), as upstream.' },
 );

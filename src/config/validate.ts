@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import { packageName, packageRulesFor } from '../distro/rules/index.js';
+import { packageName, packageRulesFor } from '../distro/catalog/index.js';
 import type { Config } from './model.js';
 import { type Finding, formatPath, hasErrors, type Segment, type Severity } from './findings.js';
 import { readPackageList } from './packagelists.js';

@@ -1,14 +1,14 @@
 /**
- * The distro-backend interface: everything that differs between distribution families (package
- * manager, repositories, kernel and initramfs conventions, grub tool names, package database
- * clean-up). The build pipeline talks only to this interface; `registry.ts` picks the
- * implementation from the SystemConfig's `Distro` (Kiln extension).
+ * The distro-backend interface: one implementation per family (debian: mmdebstrap/apt; rpm:
+ * tdnf/dnf), each constructed from a catalog declaration (catalog/). The build pipeline talks only
+ * to this interface and to the declaration; registry.ts picks the implementation.
  */
 import type { PackageRepo, SystemConfig } from '../config/model.js';
 import type { RunResult } from '../core/exec.js';
 import type { ChrootRunOptions } from '../chroot/chroot.js';
+import type { BootKind, DistroDecl, GrubTools } from './catalog/index.js';
 
-export type BootKind = 'efi' | 'legacy' | 'none';
+export type { BootKind, GrubTools } from './catalog/index.js';
 
 /** What the pipeline hands a backend to install packages into a mounted root. */
 export interface InstallRequest {
@@ -20,8 +20,10 @@ export interface InstallRequest {
   /** KernelOptions.default, when present. */
   kernel?: string;
   boot: BootKind;
-  /** Repositories from the config; empty = the distribution's default (the host's mirror for Debian). */
+  /** Repositories from the config; empty = the distribution's defaults (below `mirror` when set). */
   repos: PackageRepo[];
+  /** Mirror root replacing the default repositories' base URL (`--mirror`, else `Distro.Mirror`). */
+  mirror?: string;
   /** Downloaded-package cache shared between builds (the backend locks it while in use). */
   cacheDir: string;
   /** A directory of this build's for temporary files (on the output's filesystem, removed afterwards). */
@@ -36,28 +38,28 @@ export interface InstalledPackage {
   arch: string;
 }
 
-/** grub's program names differ between families (grub-* on Debian, grub2-* on Fedora/Azure Linux). */
-export interface GrubTools {
-  mkimage: string;
-  mkconfig: string;
-  install: string;
-  /** Directory of grub's platform modules inside the root, e.g. /usr/lib/grub. */
-  libDir: string;
-  /** Where the distro's grub.cfg lives, e.g. /boot/grub/grub.cfg. */
-  configPath: string;
-  /** Defaults file read by grub-mkconfig. */
-  defaultsFile: string;
+/** What happens to the package manager's state once the image is complete. */
+export interface PackageStateRequest {
+  root: string;
+  sc: SystemConfig;
+  cacheDir: string;
+  /** The manifest, taken before anything is removed. */
+  installed: InstalledPackage[];
 }
 
 export interface DistroBackend {
-  /** Registry name, e.g. "debian". */
+  readonly decl: DistroDecl;
+  /** Catalog name, e.g. "debian". */
   readonly name: string;
-  readonly family: 'debian' | 'rpm';
-  /** Release the config asked for (or the backend's default), e.g. "bookworm". */
+  readonly family: DistroDecl['family'];
+  /** Canonical release, e.g. "bookworm". */
   readonly release: string;
+  readonly grub: GrubTools;
   /** Host programs this backend needs (checked by host prerequisites before work starts). */
   hostTools(): string[];
-  /** Packages the backend adds to what the config lists (bootloader bits for `boot`, kernel). */
+  /** Host files this backend needs (e.g. mmdebstrap's hooks). */
+  hostFiles(): string[];
+  /** Packages added to what the config lists (kernel, bootloader, initramfs generator). */
   implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[];
   /** Install the packages (and the base system) into `req.root`. Missing packages fail by name. */
   install(req: InstallRequest): Promise<void>;
@@ -65,11 +67,13 @@ export interface DistroBackend {
   manifest(root: string): Promise<InstalledPackage[]>;
   /** Kernel versions installed in the root (from /boot/vmlinuz-*), newest first. */
   kernels(root: string): Promise<string[]>;
-  readonly grub: GrubTools;
-  /** Regenerate the initramfs (after configuration that changes it, e.g. fstab, FIPS). */
+  /** Generate the initramfs of every installed kernel (after configuration that changes it, e.g. fstab). */
   updateInitramfs(root: string, chroot: ChrootFn): Promise<void>;
-  /** PreserveTdnfCache: copy the installed packages from the shared cache into the image. Returns how many. */
-  preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number>;
+  /**
+   * Last step on the package manager's state: PreserveTdnfCache (keep the downloaded packages in
+   * the image, else drop caches) and RemoveRpmDb. Returns a line for the build log.
+   */
+  finishPackageState(req: PackageStateRequest): Promise<string>;
 }
 
 export type ChrootFn = (argv: string[], opts?: ChrootRunOptions) => Promise<RunResult>;

@@ -1,24 +1,28 @@
 /**
- * Which backend builds a SystemConfig. The `Distro` key is a Kiln extension; without it a config
- * means Azure Linux (as upstream), whose RPM backend is not implemented yet.
+ * Which backend builds a SystemConfig: the catalog names the distribution and its family, the
+ * family names the implementation. Absent `Distro` = Azure Linux 3.0, as upstream.
  */
 import type { SystemConfig } from '../config/model.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import type { DistroBackend } from './backend.js';
+import { findDistro, findRelease, DEFAULT_DISTRO, releaseSpellings, type DistroDecl, type DistroFamily } from './catalog/index.js';
 import { DebianBackend } from './debian/index.js';
+import { RpmBackend } from './rpm/index.js';
 
-export const SUPPORTED_DISTROS = ['debian'] as const;
+const FAMILIES: Record<DistroFamily, new (decl: DistroDecl, release: string) => DistroBackend> = {
+  debian: DebianBackend,
+  rpm: RpmBackend,
+};
 
 export function backendFor(sc: SystemConfig): DistroBackend {
-  const name = (sc.Distro?.Name ?? 'azurelinux').toLowerCase();
-  switch (name) {
-    case 'debian':
-      return new DebianBackend(sc.Distro?.Release);
-    default:
-      throw new KilnError(
-        `SystemConfig "${sc.Name}": distribution "${name}" cannot be built yet (supported: ${SUPPORTED_DISTROS.join(', ')})`,
-        ExitCode.InvalidConfig,
-        [`add "Distro": {"Name": "debian", "Release": "bookworm"} to the SystemConfig to build it from Debian packages`],
-      );
+  const name = sc.Distro?.Name ?? DEFAULT_DISTRO;
+  const decl = findDistro(name);
+  if (!decl) throw new KilnError(`SystemConfig "${sc.Name}": unknown distribution "${name}"`, ExitCode.InvalidConfig);
+  const release = findRelease(decl, sc.Distro?.Release);
+  if (!release) {
+    throw new KilnError(`SystemConfig "${sc.Name}": "${sc.Distro?.Release}" is not a ${decl.prettyName} release`, ExitCode.InvalidConfig, [
+      `supported: ${releaseSpellings(decl).join(', ')}`,
+    ]);
   }
+  return new FAMILIES[decl.family](decl, release);
 }

@@ -30,7 +30,7 @@ import { flushFilesystem, mountTree, type MountSpec } from '../chroot/mounts.js'
 import { installBootloader } from '../boot/index.js';
 import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
-import { applySystemConfig, dpkgExcludes, DPKG_EXCLUDES_FILE, renderFstab, runScripts } from '../system/index.js';
+import { applySystemConfig, renderFstab, runScripts } from '../system/index.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
 import { renderManifest } from './manifest.js';
@@ -188,7 +188,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
         ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
         fsTypes: built.partitions.map((p) => p.fsType),
         ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
-        shim: plan.packages.includes('shim-signed'),
+        packages: plan.packages,
       }),
     );
   });
@@ -224,10 +224,7 @@ async function populate(
   timer: StageTimer,
   boot: (ctx: SystemContext) => Promise<void>,
 ): Promise<Omit<Assembled, 'roastInput' | 'disk'>> {
-  // written before any package: dpkg honours the filters from the first file on, and the
-  // kernel's initramfs is built knowing the root filesystem (fsck helpers)
-  const excludes = dpkgExcludes(plan.sc);
-  if (excludes) writeInto(root, DPKG_EXCLUDES_FILE, excludes);
+  // written before any package: the kernel's initramfs is built knowing the root filesystem (fsck helpers)
   if (disk) writeInto(root, '/etc/fstab', renderFstab(disk));
 
   await timer.time('install packages', () =>
@@ -238,6 +235,7 @@ async function populate(
       ...(plan.kernel ? { kernel: plan.kernel } : {}),
       boot: plan.boot,
       repos: plan.sc.PackageRepos ?? [],
+      ...(plan.mirror ? { mirror: plan.mirror } : {}),
       cacheDir: plan.cacheDir,
       scratchDir: work,
       onProgress: (done, total) => progress(`packages ${done}/${total || '?'}`),
@@ -249,7 +247,7 @@ async function populate(
     root,
     loaded: plan.loaded,
     sc: plan.sc,
-    family: plan.backend.family,
+    distro: plan.backend.decl,
     ...(disk ? { disk } : {}),
     chroot: (argv, opts) => chrootFn(argv, opts ? { ...opts } : {}),
   };
@@ -258,12 +256,10 @@ async function populate(
   await timer.time('PostInstallScripts', () => runScripts(ctx, 'PostInstallScripts'));
   await boot(ctx);
   await timer.time('FinalizeImageScripts', () => runScripts(ctx, 'FinalizeImageScripts'));
+  // the manifest before the package state is finished: RemoveRpmDb removes what it reads
   const packages = await plan.backend.manifest(root);
   const kernels = await plan.backend.kernels(root);
-  if (plan.sc.PreserveTdnfCache) {
-    const n = await plan.backend.preserveCache(root, plan.cacheDir, packages);
-    info(`PreserveTdnfCache: kept ${n} package files in /var/cache/apt/archives`);
-  }
+  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
 }

@@ -22,6 +22,8 @@ export interface BuildOptions {
   systemConfig?: string;
   /** Skip roasting (e.g. the ISO maker only wants the raw disk or the tree). */
   skipArtifacts?: boolean;
+  /** Mirror root replacing the distribution's default repositories (wins over Distro.Mirror). */
+  mirror?: string;
 }
 
 export interface BuildPlan {
@@ -34,6 +36,8 @@ export interface BuildPlan {
   boot: BootKind;
   packages: string[];
   kernel?: string;
+  /** `--mirror`, else the config's Distro.Mirror. */
+  mirror?: string;
   artifacts: ArtifactRequest[];
   outRoot: string;
   imageDir: string;
@@ -80,6 +84,7 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
   ];
   const outRoot = resolve(options.outDir ?? 'out');
   const kernel = sc.KernelOptions?.default;
+  const mirror = options.mirror ?? sc.Distro?.Mirror;
   return {
     loaded,
     sc,
@@ -88,6 +93,7 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
     boot,
     packages: await collectPackages(sc),
     ...(kernel ? { kernel } : {}),
+    ...(mirror ? { mirror } : {}),
     artifacts,
     outRoot,
     imageDir: join(outRoot, 'images', loaded.name),

@@ -17,7 +17,7 @@ const ARTIFACT_TOOLS: Record<string, string[]> = {
 const COMPRESSION_TOOLS: Record<string, string[]> = { gz: ['gzip'], xz: ['xz'], zst: ['zstd'], 'tar.gz': ['tar', 'gzip'], 'tar.xz': ['tar', 'xz'], 'tar.zst': ['tar', 'zstd'] };
 
 export function hostToolsFor(plan: BuildPlan): string[] {
-  const tools = new Set<string>(['unshare', 'chroot', 'mount', 'umount', 'flock', 'dpkg-query', ...plan.backend.hostTools()]);
+  const tools = new Set<string>(['unshare', 'chroot', 'mount', 'umount', ...plan.backend.hostTools()]);
   if (plan.layout) {
     for (const t of ['losetup', 'partx', 'sfdisk', 'fsfreeze']) tools.add(t);
     for (const p of plan.layout.partitions) {
@@ -33,5 +33,5 @@ export function hostToolsFor(plan: BuildPlan): string[] {
 }
 
 export function hostFilesFor(plan: BuildPlan): string[] {
-  return plan.backend.family === 'debian' ? ['/usr/share/mmdebstrap/hooks/eatmydata/extract.sh'] : [];
+  return plan.backend.hostFiles();
 }

@@ -20,6 +20,8 @@ export interface IsoFromConfigOptions {
   outDir?: string;
   /** The imager's downloaded-package cache. */
   packageCacheDir?: string;
+  /** Mirror root for the images' packages (`kiln build --mirror`). */
+  mirror?: string;
   after?: AfterInstall;
   rebuildInitrd?: boolean;
   /** Keep each SystemConfig's raw disk as <out>/images/<config>/<config>-<n>.raw (n from 1, config order). */
@@ -41,6 +43,7 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
         skipArtifacts: true,
         systemConfig: sc.Name,
         ...(opts.packageCacheDir ? { cacheDir: opts.packageCacheDir } : {}),
+        ...(opts.mirror ? { mirror: opts.mirror } : {}),
       });
       if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
       const raw = join(payloadDir, `${i + 1}.raw`);

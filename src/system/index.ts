@@ -1,5 +1,7 @@
 /**
- * System configuration: every SystemConfig key applied to an installed root, the Debian way.
+ * System configuration: every SystemConfig key applied to an installed root; what differs between
+ * distributions is asked of the catalog entry (ctx.distro). Package caches and RemoveRpmDb are the
+ * backend's last step (finishPackageState of each backend), after the manifest is taken.
  *
  * How the build pipeline uses this module (the format's order, see imageconfig.md):
  *   install packages (with `dpkgExcludes(sc)` dropped into the root BEFORE installing)
@@ -15,7 +17,6 @@ import { groupsStep } from './steps/groups.js';
 import { hostnameStep } from './steps/hostname.js';
 import { machineIdStep } from './steps/machine-id.js';
 import { networksStep } from './steps/networks.js';
-import { packageCacheStep } from './steps/package-cache.js';
 import { selinuxStep } from './steps/selinux.js';
 import { usersStep } from './steps/users.js';
 import { logToFile } from '../core/log.js';
@@ -37,7 +38,6 @@ export const systemSteps: SystemStep[] = [
   networksStep,
   additionalFilesStep,
   selinuxStep,
-  packageCacheStep,
   machineIdStep,
 ];
 

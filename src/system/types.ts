@@ -4,6 +4,7 @@
  */
 import type { RunResult } from '../core/exec.js';
 import type { LoadedConfig, MountIdentifier, PartitionTableType, SystemConfig } from '../config/model.js';
+import type { DistroDecl } from '../distro/catalog/index.js';
 
 /** A partition of the disk being built, with the identifiers the filesystem/table got. */
 export interface BuiltPartition {
@@ -39,8 +40,8 @@ export interface SystemContext {
   root: string;
   loaded: LoadedConfig;
   sc: SystemConfig;
-  /** 'debian' for apt/dpkg distributions, 'rpm' for dnf/tdnf ones. */
-  family: 'debian' | 'rpm';
+  /** The distribution's catalog entry: steps ask it instead of testing names. */
+  distro: DistroDecl;
   /** Undefined for rootfs (directory tree) builds. */
   disk?: BuiltDisk;
   /** Run argv inside the image root (private mount namespace, /dev /proc /sys bound). */

@@ -1,3 +1,4 @@
+import { UsageError } from '../../core/errors.js';
 import type { Command } from 'commander';
 
 export function registerBuild(program: Command): void {
@@ -10,17 +11,21 @@ export function registerBuild(program: Command): void {
     .option('--keep-raw', 'also keep the raw disk as out/images/<config>/<config>.raw (rootfs configs: the tree as <config>.rootfs/)')
     .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first)')
     .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
-    .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string }) => {
+    .option('--mirror <url>', "mirror root replacing the distribution's default repositories (http, https or file URL; wins over Distro.Mirror)")
+    .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string; mirror?: string }) => {
       // the pipeline is loaded when the verb runs, so `kiln --help` and the other verbs start fast
       const [{ build }, { loadConfig }, { buildIsoFromConfig, wantsIso }] = await Promise.all([
         import('../../imager/index.js'),
         import('../../config/index.js'),
         import('../../iso/index.js'),
       ]);
+      if (opts.mirror !== undefined && !/^(https?|file):\/\/\S+$/.test(opts.mirror)) {
+        throw new UsageError(`--mirror ${opts.mirror}: not an http(s):// or file:// URL`);
+      }
       const loaded = await loadConfig(config, opts.baseDir ? { baseDir: opts.baseDir } : {});
       // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
       if (wantsIso(loaded.config) && !opts.systemConfig) {
-        await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}) });
+        await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}), ...(opts.mirror ? { mirror: opts.mirror } : {}) });
         return;
       }
       await build(loaded, {
@@ -28,6 +33,7 @@ export function registerBuild(program: Command): void {
         ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
         ...(opts.keepRaw ? { keepRaw: true } : {}),
         ...(opts.systemConfig ? { systemConfig: opts.systemConfig } : {}),
+        ...(opts.mirror ? { mirror: opts.mirror } : {}),
       });
     });
 }

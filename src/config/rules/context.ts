@@ -5,7 +5,7 @@
  */
 import type { Config, SystemConfig } from '../model.js';
 import type { Segment, Severity } from '../findings.js';
-import type { PackageRules } from '../../distro/rules/index.js';
+import type { PackageRules } from '../../distro/catalog/index.js';
 
 export interface ScPackages {
   /** Package names (version constraints stripped) with where each was listed, in order. */

@@ -2,10 +2,11 @@
 import { checkAccounts } from './accounts.js';
 import type { Rule } from './context.js';
 import { checkDisks } from './disks.js';
+import { checkDistroKeys } from './distro-keys.js';
 import { checkFiles } from './files.js';
 import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
 import { checkSystemConfigs } from './system.js';
 
-export const RULES: readonly Rule[] = [checkDisks, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos];
+export const RULES: readonly Rule[] = [checkDisks, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys];
 export type { RuleContext } from './context.js';

@@ -1,6 +1,6 @@
 /** Networks, package repositories and the Distro extension. */
 import { isIP } from 'node:net';
-import { findDistro } from '../../distro/rules/index.js';
+import { findDistro, findRelease, releaseSpellings } from '../../distro/catalog/index.js';
 import type { SystemConfig } from '../model.js';
 import type { Segment } from '../findings.js';
 import type { RuleContext } from './context.js';
@@ -18,8 +18,8 @@ function checkDistro(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   const d = sc.Distro;
   const info = findDistro(d?.Name);
   if (!d || !info || d.Release === undefined) return; // unknown names are a schema finding
-  if (!info.releases.includes(d.Release)) {
-    ctx.report([...at, 'Distro', 'Release'], `"${d.Release}" is not a supported ${info.name} release`, `supported: ${info.releases.join(', ')}`);
+  if (!findRelease(info, d.Release)) {
+    ctx.report([...at, 'Distro', 'Release'], `"${d.Release}" is not a supported ${info.name} release`, `supported: ${releaseSpellings(info).join(', ')}`);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * Package rules, written once and parameterised by the distribution family's names
- * (distro/rules): no kernel in package lists, SELinux needs its policy package, FIPS needs the
+ * (distro/catalog): no kernel in package lists, SELinux needs its policy package, FIPS needs the
  * FIPS initramfs support (or is unsupported), users and groups need the user-management package.
  */
 import type { SystemConfig } from '../model.js';
 import type { Segment } from '../findings.js';
 import type { RuleContext } from './context.js';
+import { distroFor } from '../../distro/catalog/index.js';
 
 export function checkPackages(ctx: RuleContext): void {
   ctx.config.SystemConfigs.forEach((sc, i) => checkSc(ctx, sc, i, ['SystemConfigs', i]));
@@ -30,8 +31,9 @@ function checkSc(ctx: RuleContext, sc: SystemConfig, index: number, at: Segment[
   const fipsOnCmdline = /(^|\s)fips=1(\s|$)/.test(kcl.ExtraCommandLine ?? '');
   if (kcl.EnableFIPS || fipsOnCmdline) {
     const where = kcl.EnableFIPS ? 'EnableFIPS' : 'ExtraCommandLine';
-    if (rules.fipsUnsupported) {
-      ctx.report([...at, 'KernelCommandLine', where], rules.fipsUnsupported, 'remove EnableFIPS / fips=1, or build an RPM distribution (omit "Distro")');
+    const unsupported = distroFor(sc).unsupportedKeys['KernelCommandLine.EnableFIPS'];
+    if (unsupported) {
+      ctx.report([...at, 'KernelCommandLine', where], unsupported, 'remove EnableFIPS / fips=1, or build a distribution that supports FIPS (Azure Linux: omit "Distro")');
     } else if (rules.fipsPackage && !has(rules.fipsPackage)) {
       ctx.report([...at, 'KernelCommandLine', where], `FIPS mode is requested but "${rules.fipsPackage}" is not in the package lists`, `add "${rules.fipsPackage}" to Packages or a package list`);
     }

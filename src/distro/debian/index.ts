@@ -4,8 +4,8 @@
  * downloaded .debs are kept in a shared cache directory (see cache.ts: concurrent builds are safe
  * and do not queue); the image's own /var/cache/apt/archives stays empty unless
  * PreserveTdnfCache asks for the installed .debs to be kept (`preserveCache`). The dpkg path
- * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by the pipeline before
- * this runs, so dpkg honours them from the first package on.
+ * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by install() before
+ * mmdebstrap runs, so dpkg honours them from the first package on.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
@@ -14,63 +14,48 @@ import { join } from 'node:path';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
+import { dpkgExcludes, DPKG_EXCLUDES_FILE } from '../../system/render/dpkg-excludes.js';
+import { writeInRoot } from '../../system/paths.js';
 import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
-import { findDistro } from '../rules/index.js';
-import type { ChrootFn, DistroBackend, GrubTools, InstalledPackage, InstallRequest } from '../backend.js';
+import type { DistroDecl } from '../catalog/index.js';
+import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
+import { dedupe, implicitPackages, installedKernels } from '../common.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
+import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { sourceLines } from './sources.js';
 
-const RELEASE_NAMES: Record<string, string> = { '12': 'bookworm', '13': 'trixie' };
-/** Upstream's Azure Linux kernel name, accepted in KernelOptions for convenience. */
-const KERNEL_ALIASES: Record<string, string> = { kernel: 'linux-image-amd64' };
-
 export class DebianBackend implements DistroBackend {
-  readonly name = 'debian';
+  readonly name: string;
   readonly family = 'debian' as const;
-  readonly release: string;
+  readonly grub;
 
-  constructor(release?: string) {
-    const info = findDistro('debian');
-    const r = release ?? info?.releases[0] ?? 'bookworm';
-    this.release = RELEASE_NAMES[r] ?? r;
+  constructor(
+    readonly decl: DistroDecl,
+    readonly release: string,
+  ) {
+    this.name = decl.name;
+    this.grub = decl.grub;
   }
-
-  readonly grub: GrubTools = {
-    mkimage: 'grub-mkimage',
-    mkconfig: 'grub-mkconfig',
-    install: 'grub-install',
-    libDir: '/usr/lib/grub',
-    configPath: '/boot/grub/grub.cfg',
-    defaultsFile: '/etc/default/grub',
-  };
 
   hostTools(): string[] {
-    return ['mmdebstrap', 'unshare', 'flock', 'chroot', 'mount', 'umount'];
+    return ['mmdebstrap', 'unshare', 'flock', 'chroot', 'mount', 'umount', 'dpkg-query'];
   }
 
-  kernelPackage(kernel: string | undefined): string | undefined {
-    return kernel ? (KERNEL_ALIASES[kernel] ?? kernel) : undefined;
+  hostFiles(): string[] {
+    return ['/usr/share/mmdebstrap/hooks/eatmydata/extract.sh'];
   }
 
   implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
-    const out: string[] = [];
-    const kernel = this.kernelPackage(req.kernel);
-    if (kernel) out.push(kernel);
-    if (req.boot !== 'none') {
-      // grub-*-bin: the modules and grub-mkimage, without the postinst that runs grub-install on
-      // the host's disks; grub2-common: grub-mkconfig and the /etc/grub.d scripts
-      out.push(req.boot === 'efi' ? 'grub-efi-amd64-bin' : 'grub-pc-bin', 'grub2-common');
-      if (req.boot === 'efi' && req.packages.includes('shim-signed')) out.push('grub-efi-amd64-signed');
-      // an initramfs generator for the kernel (one the config chose wins)
-      if (!req.packages.some((p) => p === 'dracut' || p === 'initramfs-tools' || p === 'tiny-initramfs')) out.push('initramfs-tools', 'zstd');
-    }
-    return out;
+    return implicitPackages(this.decl, req);
   }
 
   async install(req: InstallRequest): Promise<void> {
     const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
-    const sources = sourceLines(req.repos, this.release);
+    const sources = sourceLines(req.repos, this.release, req.mirror, this.decl);
+    // written before any package: dpkg honours the path filters from the first file on
+    const excludes = dpkgExcludes(req.sc);
+    if (excludes) await writeInRoot(req.root, DPKG_EXCLUDES_FILE, excludes, { mode: 0o644 });
     // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
     const conf = join(req.root, 'etc/initramfs-tools/conf.d');
     mkdirSync(conf, { recursive: true });
@@ -141,26 +126,28 @@ export class DebianBackend implements DistroBackend {
   }
 
   async kernels(root: string): Promise<string[]> {
-    const boot = join(root, 'boot');
-    if (!existsSync(boot)) return [];
-    return readdirSync(boot)
-      .filter((f) => f.startsWith('vmlinuz-'))
-      .map((f) => f.slice('vmlinuz-'.length))
-      .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+    return installedKernels(root);
   }
 
   /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */
   async updateInitramfs(root: string, chroot: ChrootFn): Promise<void> {
     if (!existsSync(join(root, 'usr/sbin/update-initramfs'))) return; // another generator (dracut) or none
     for (const k of await this.kernels(root)) {
-      const exists = existsSync(join(root, 'boot', `initrd.img-${k}`));
+      const exists = existsSync(join(root, 'boot', this.decl.initramfs.fileName(k)));
       await chroot(['update-initramfs', exists ? '-u' : '-c', '-k', k]);
     }
   }
 
+  async finishPackageState(req: PackageStateRequest): Promise<string> {
+    await finishDebianPackageState(req);
+    if (req.sc.PreserveTdnfCache !== true) return 'package caches emptied';
+    const n = await this.preserveCache(req.root, req.cacheDir, req.installed);
+    return `PreserveTdnfCache: kept ${n} package files in ${this.decl.packageCacheDir}`;
+  }
+
   /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */
-  async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
-    const dest = join(root, 'var/cache/apt/archives');
+  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
+    const dest = join(root, this.decl.packageCacheDir.slice(1));
     mkdirSync(dest, { recursive: true });
     const wanted = new Set(installed.map((p) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`));
     let n = 0;
@@ -172,8 +159,4 @@ export class DebianBackend implements DistroBackend {
     }
     return n;
   }
-}
-
-function dedupe(list: string[]): string[] {
-  return [...new Set(list)];
 }

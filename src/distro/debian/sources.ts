@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageRepo } from '../../config/model.js';
+import { debian } from '../catalog/debian.js';
+import type { DistroDecl } from '../catalog/index.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
@@ -63,9 +65,17 @@ export function hostDebianUris(): { mirror?: string; security?: string } {
   return debianUris(texts.join('\n'));
 }
 
-export function sourceLines(repos: readonly PackageRepo[], release: string): string[] {
+/**
+ * The config's repositories; else the catalog's defaults below `mirror` (a mirror root holding
+ * debian/ and debian-security/, as mkosi's Mirror=); else the host's Debian mirror.
+ */
+export function sourceLines(repos: readonly PackageRepo[], release: string, mirror?: string, decl: DistroDecl = debian): string[] {
   const installRepos = repos.filter((r) => r.Install !== false);
   if (installRepos.length) return repoLines(installRepos, release);
+  if (mirror) {
+    const root = mirror.replace(/\/+$/, '');
+    return decl.repositories(release).map((r) => `deb ${root}/${r.path} ${r.suite} ${(r.components ?? ['main']).join(' ')}`);
+  }
   const host = hostDebianUris();
   return defaultLines(release, host.mirror, host.security);
 }

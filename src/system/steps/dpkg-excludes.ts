@@ -16,7 +16,7 @@ const FILTERED_TREES = ['/usr/share/doc', '/usr/share/man', '/usr/share/info', '
  */
 export const dpkgExcludesStep: SystemStep = {
   name: 'dpkg-excludes',
-  applies: (ctx) => ctx.family === 'debian' && (removesDocs(ctx.sc) || ctx.sc.OverrideRpmLocales !== undefined),
+  applies: (ctx) => ctx.distro.docFilter === 'dpkg-path-excludes' && (removesDocs(ctx.sc) || ctx.sc.OverrideRpmLocales !== undefined),
   async run(ctx) {
     const fragment = located(ctx, () => dpkgExcludes(ctx.sc));
     if (!fragment) return; // e.g. OverrideRpmLocales "all"

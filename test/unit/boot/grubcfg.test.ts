@@ -11,7 +11,7 @@ describe('grub configuration rendering', () => {
     const cfg = kilnGrubCfg({
       distroName: 'Debian GNU/Linux',
       boot: { uuid: 'u-1', prefix: '/boot' },
-      kernels: [{ version: '6.1.0-9-amd64', initrd: true }, { version: '6.1.0-8-amd64', initrd: false }],
+      kernels: [{ version: '6.1.0-9-amd64', initrd: 'initrd.img-6.1.0-9-amd64' }, { version: '6.1.0-8-amd64' }],
       cmdline: 'root=PARTUUID=p-1 ro console=ttyS0,115200',
       modules: grubModules('gpt', ['fat32', 'ext4']),
     });

@@ -11,9 +11,9 @@ import {
   mountIdentifier,
 } from '../../../src/config/index.js';
 import { ExitCode, KilnError } from '../../../src/core/errors.js';
-import { debianRules } from '../../../src/distro/rules/debian.js';
-import { rpmRules } from '../../../src/distro/rules/rpm.js';
-import { packageName } from '../../../src/distro/rules/index.js';
+import { debian } from '../../../src/distro/catalog/debian.js';
+import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
+import { packageName } from '../../../src/distro/catalog/index.js';
 import { BASE_DIR, BASE_FILE, FIXTURES, UPSTREAM_DIR } from './helpers.js';
 
 describe('loadConfig', () => {
@@ -94,7 +94,7 @@ describe('distro package rules', () => {
     ['linux-headers-amd64', false],
     ['kernel', false],
   ])('debian: %s is a kernel: %s', (name, expected) => {
-    expect(debianRules.isKernelPackage(name)).toBe(expected);
+    expect(debian.rules.isKernelPackage(name)).toBe(expected);
   });
 
   it.each([
@@ -106,7 +106,7 @@ describe('distro package rules', () => {
     ['kernel-headers', false],
     ['kernel-tools', false],
   ])('rpm: %s is a kernel: %s', (name, expected) => {
-    expect(rpmRules.isKernelPackage(name)).toBe(expected);
+    expect(azurelinux.rules.isKernelPackage(name)).toBe(expected);
   });
 
   it('strips version constraints from package-list entries', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DebianBackend } from '../../../src/distro/debian/index.js';
+import { debian } from '../../../src/distro/catalog/debian.js';
 import { mmdebstrapArgs } from '../../../src/distro/debian/mmdebstrap.js';
 import { missingPackages, PackageProgress } from '../../../src/distro/debian/progress.js';
 import { debianUris, defaultLines, repoLines } from '../../../src/distro/debian/sources.js';
@@ -7,14 +8,16 @@ import { backendFor } from '../../../src/distro/registry.js';
 import { KilnError } from '../../../src/core/errors.js';
 
 describe('Debian backend', () => {
-  it('is chosen by the Distro extension; other distributions are refused with what to do', () => {
+  it('is chosen by the Distro extension (releases by name or number); unknown releases are refused with the list', () => {
     expect(backendFor({ Name: 's', Distro: { Name: 'debian', Release: '12' } }).release).toBe('bookworm');
-    expect(() => backendFor({ Name: 's' })).toThrow(KilnError);
-    expect(() => backendFor({ Name: 's' })).toThrow(/azurelinux/);
+    expect(backendFor({ Name: 's', Distro: { Name: 'debian' } }).release).toBe('bookworm');
+    expect(backendFor({ Name: 's' }).name).toBe('azurelinux');
+    expect(() => backendFor({ Name: 's', Distro: { Name: 'debian', Release: 'sid' } })).toThrow(KilnError);
+    expect(() => backendFor({ Name: 's', Distro: { Name: 'debian', Release: 'sid' } })).toThrow(/not a Debian GNU\/Linux release/);
   });
 
   it('adds the kernel, grub for the boot type, an initramfs generator and signed grub with shim', () => {
-    const b = new DebianBackend('bookworm');
+    const b = new DebianBackend(debian, 'bookworm');
     const sc = { Name: 's' };
     expect(b.implicitPackages({ sc, boot: 'efi', kernel: 'linux-image-amd64', packages: [] })).toEqual(['linux-image-amd64', 'grub-efi-amd64-bin', 'grub2-common', 'initramfs-tools', 'zstd']);
     expect(b.implicitPackages({ sc, boot: 'legacy', kernel: 'kernel', packages: ['dracut'] })).toEqual(['linux-image-amd64', 'grub-pc-bin', 'grub2-common']);

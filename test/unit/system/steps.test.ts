@@ -12,7 +12,8 @@ import { fstabStep } from '../../../src/system/steps/fstab.js';
 import { machineIdStep } from '../../../src/system/steps/machine-id.js';
 import { copyAdditionalFiles } from '../../../src/system/steps/additional-files.js';
 import { dpkgExcludesStep } from '../../../src/system/steps/dpkg-excludes.js';
-import { packageCacheStep } from '../../../src/system/steps/package-cache.js';
+import { finishDebianPackageState } from '../../../src/distro/debian/package-state.js';
+import { debian } from '../../../src/distro/catalog/debian.js';
 import { usersStep } from '../../../src/system/steps/users.js';
 import { selinuxStep } from '../../../src/system/steps/selinux.js';
 import { networksStep } from '../../../src/system/steps/networks.js';
@@ -32,7 +33,7 @@ function ctx(sc: Partial<SystemConfig>, extra: Partial<SystemContext> = {}): Sys
   return {
     root,
     sc: full,
-    family: 'debian',
+    distro: debian,
     loaded: { file: '/cfg/test.json', baseDir: '/cfg', name: 'test', config: { SystemConfigs: [full] } },
     chroot: async (argv) => {
       ran.push(argv);
@@ -133,15 +134,14 @@ describe('file-writing steps', () => {
     put('var/lib/apt/lists/lock', '');
     put('var/lib/dpkg/status', 'Package: bash\n');
     put('var/lib/dpkg/status-old', 'Package: bash\n');
-    expect(packageCacheStep.applies(ctx({ PreserveTdnfCache: true }))).toBe(false);
-    await packageCacheStep.run(ctx({}));
+    await finishDebianPackageState({ ...ctx({}), cacheDir: dir, installed: [] });
     expect(readdirSync(join(root, 'var/cache/apt/archives'))).toEqual([]);
     expect(existsSync(join(root, 'var/cache/apt/pkgcache.bin'))).toBe(false);
     expect(readdirSync(join(root, 'var/lib/apt/lists'))).toEqual(['lock']);
     expect(existsSync(join(root, 'var/lib/dpkg/status-old'))).toBe(true);
     put('var/cache/apt/archives/bash_5.2_amd64.deb');
     put('var/log/apt/history.log');
-    await packageCacheStep.run(ctx({ RemoveRpmDb: true, PreserveTdnfCache: true }));
+    await finishDebianPackageState({ ...ctx({ RemoveRpmDb: true, PreserveTdnfCache: true }), cacheDir: dir, installed: [] });
     expect(existsSync(join(root, 'var/lib/dpkg/status-old'))).toBe(false);
     expect(existsSync(join(root, 'var/log/apt/history.log'))).toBe(false);
     expect(read('var/lib/dpkg/status')).toBe('Package: bash\n');

@@ -1,8 +1,8 @@
 import { lstat, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { logToFile } from '../../core/log.js';
-import { resolveInRoot } from '../paths.js';
-import type { SystemStep, SystemContext } from '../types.js';
+import { resolveInRoot } from '../../system/paths.js';
+import type { PackageStateRequest } from '../backend.js';
 
 /**
  * PreserveTdnfCache / RemoveRpmDb, the Debian way (see docs/system.md):
@@ -14,10 +14,7 @@ import type { SystemStep, SystemContext } from '../types.js';
  *   backups and the package logs. PreserveTdnfCache still keeps the caches (the build pipeline may
  *   fill /var/cache/apt/archives afterwards for it).
  */
-export const packageCacheStep: SystemStep = {
-  name: 'package-cache',
-  applies: (ctx) => ctx.family === 'debian' && (ctx.sc.PreserveTdnfCache !== true || ctx.sc.RemoveRpmDb === true),
-  async run(ctx) {
+export async function finishDebianPackageState(ctx: PackageStateRequest): Promise<void> {
     if (ctx.sc.PreserveTdnfCache !== true) {
       await clean(ctx, '/var/cache/apt/archives', (n) => n.endsWith('.deb'));
       await clean(ctx, '/var/cache/apt/archives/partial', () => true);
@@ -32,11 +29,10 @@ export const packageCacheStep: SystemStep = {
     await clean(ctx, '/var/log', (n) => n === 'dpkg.log' || n === 'alternatives.log');
     const available = await resolveInRoot(ctx.root, '/var/lib/dpkg/available');
     await writeFile(available, ''); // what `dpkg --clear-avail` leaves
-  },
-};
+}
 
 /** Delete the matching entries of one image directory; never inside a mount (e.g. a bound host package cache). */
-async function clean(ctx: SystemContext, imageDir: string, match: (name: string) => boolean): Promise<void> {
+async function clean(ctx: Pick<PackageStateRequest, 'root'>, imageDir: string, match: (name: string) => boolean): Promise<void> {
   const dir = await resolveInRoot(ctx.root, imageDir);
   let names: string[];
   try {

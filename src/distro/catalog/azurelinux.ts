@@ -1,0 +1,59 @@
+/**
+ * Azure Linux 3.0, the format's own distribution and the default when a SystemConfig has no
+ * `Distro`: tdnf (or dnf) with --installroot, grub2-* tools, dracut, Microsoft's signed
+ * repositories. File locations follow upstream's packages: grub2-efi-binary puts grubx64.efi (prefix
+ * /boot/grub2) and shim puts bootx64.efi under /boot/efi/EFI/BOOT; upstream's imager writes the
+ * stub grub.cfg at boot/grub2/grub.cfg on the ESP.
+ */
+import type { DistroDecl } from './types.js';
+
+/** The bootable kernels Azure Linux ships (kernel-uki, -headers and -tools are not bootable kernels). */
+const KERNELS = new Set(['kernel', 'kernel-hwe', 'kernel-mshv', 'kernel-uvm', 'kernel-rt', 'kernel-64k', 'kernel-lpg-innovate']);
+const OFFICIAL_REPOS = [['base', 'Base']] as const;
+
+export const azurelinux: DistroDecl = {
+  name: 'azurelinux',
+  aliases: ['azl', 'azure-linux'],
+  prettyName: 'Microsoft Azure Linux',
+  family: 'rpm',
+  releases: [{ name: '3.0', aliases: ['3'] }],
+  packageManager: 'tdnf (dnf where tdnf is not installed)',
+  defaultMirror: 'https://packages.microsoft.com/azurelinux',
+  repositories: (release) =>
+    OFFICIAL_REPOS.map(([id, title]) => ({
+      id: `azurelinux-official-${id}`,
+      name: `Azure Linux Official ${title} ${release} x86_64`,
+      path: `${release}/prod/${id}/x86_64`,
+      keys: ['MICROSOFT-RPM-GPG-KEY', 'MICROSOFT-METADATA-GPG-KEY'],
+      gpgCheck: true,
+      repoGpgCheck: true,
+    })),
+  grub: {
+    mkimage: 'grub2-mkimage',
+    mkconfig: 'grub2-mkconfig',
+    install: 'grub2-install',
+    libDir: '/usr/lib/grub',
+    configPath: '/boot/grub2/grub.cfg',
+    defaultsFile: '/etc/default/grub',
+  },
+  efi: {
+    prebuiltGrub: { package: 'grub2-efi-binary', path: '/boot/efi/EFI/BOOT/grubx64.efi', stubPath: 'boot/grub2/grub.cfg' },
+    shim: { package: 'shim', path: '/boot/efi/EFI/BOOT/bootx64.efi', signedGrub: '/boot/efi/EFI/BOOT/grubx64.efi', extraPackages: ['grub2-efi-binary'] },
+  },
+  initramfs: { generator: 'dracut', packages: ['dracut'], fileName: (kver) => `initramfs-${kver}.img` },
+  kernelAliases: {},
+  bootPackages: (boot) => (boot === 'efi' ? ['grub2-efi-binary', 'grub2-tools'] : boot === 'legacy' ? ['grub2-pc', 'grub2-tools'] : []),
+  packageDb: ['/var/lib/rpm'],
+  packageCacheDir: '/var/cache/tdnf',
+  docFilter: 'rpm-macros',
+  rules: {
+    family: 'rpm',
+    isKernelPackage: (name) => KERNELS.has(name),
+    defaultKernel: 'kernel',
+    defaultSelinuxPolicy: 'selinux-policy',
+    fipsPackage: 'dracut-fips',
+    userManagementPackage: 'shadow-utils',
+    implicitPackages: [],
+  },
+  unsupportedKeys: {},
+};

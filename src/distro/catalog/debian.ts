@@ -1,0 +1,68 @@
+/**
+ * Debian: apt and dpkg through mmdebstrap, grub-* tools, initramfs-tools, the host's Debian mirror.
+ * Kernels are the linux-image-* packages (excluding debug symbols); useradd comes from `passwd`,
+ * Priority: required and therefore in every base system Kiln bootstraps.
+ */
+import type { DistroDecl } from './types.js';
+
+const FIPS_UNSUPPORTED =
+  'Debian has no FIPS 140 validated modules and no dracut-fips equivalent; FIPS mode is not supported for Debian images';
+
+export const debian: DistroDecl = {
+  name: 'debian',
+  aliases: [],
+  prettyName: 'Debian GNU/Linux',
+  family: 'debian',
+  releases: [
+    { name: 'bookworm', aliases: ['12'] },
+    { name: 'trixie', aliases: ['13'] },
+  ],
+  packageManager: 'apt (mmdebstrap)',
+  // undefined: the host's apt sources name the mirror (see distro/debian/sources.ts)
+  defaultMirror: undefined,
+  // below a mirror root as mkosi lays it out (Mirror=http://deb.debian.org): debian/, debian-security/
+  repositories: (release) => [
+    { id: 'debian', name: 'Debian', path: 'debian', suite: release, components: ['main'], keys: [], gpgCheck: true, repoGpgCheck: true },
+    { id: 'debian-updates', name: 'Debian updates', path: 'debian', suite: `${release}-updates`, components: ['main'], keys: [], gpgCheck: true, repoGpgCheck: true },
+    { id: 'debian-security', name: 'Debian security', path: 'debian-security', suite: `${release}-security`, components: ['main'], keys: [], gpgCheck: true, repoGpgCheck: true, mirrorKind: 'security' },
+  ],
+  grub: {
+    mkimage: 'grub-mkimage',
+    mkconfig: 'grub-mkconfig',
+    install: 'grub-install',
+    libDir: '/usr/lib/grub',
+    configPath: '/boot/grub/grub.cfg',
+    defaultsFile: '/etc/default/grub',
+  },
+  efi: {
+    shim: {
+      package: 'shim-signed',
+      path: '/usr/lib/shim/shimx64.efi.signed',
+      signedGrub: '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed',
+      extraPackages: ['grub-efi-amd64-signed'],
+      mokManager: '/usr/lib/shim/mmx64.efi.signed',
+    },
+  },
+  initramfs: {
+    generator: 'initramfs-tools',
+    // zstd: fast to make and to unpack (initramfs-tools falls back to gzip without it)
+    packages: ['initramfs-tools', 'zstd'],
+    fileName: (kver) => `initrd.img-${kver}`,
+  },
+  kernelAliases: { kernel: 'linux-image-amd64' },
+  // grub-*-bin: modules and grub-mkimage without the postinst that runs grub-install on the
+  // host's disks; grub2-common: grub-mkconfig and /etc/grub.d
+  bootPackages: (boot) => (boot === 'efi' ? ['grub-efi-amd64-bin', 'grub2-common'] : boot === 'legacy' ? ['grub-pc-bin', 'grub2-common'] : []),
+  packageDb: ['/var/lib/dpkg'],
+  packageCacheDir: '/var/cache/apt/archives',
+  docFilter: 'dpkg-path-excludes',
+  rules: {
+    family: 'debian',
+    isKernelPackage: (name) => /^linux-image-/.test(name) && !/-dbg(sym)?$/.test(name),
+    defaultKernel: 'linux-image-amd64',
+    defaultSelinuxPolicy: 'selinux-policy-default',
+    userManagementPackage: 'passwd',
+    implicitPackages: ['passwd'],
+  },
+  unsupportedKeys: { 'KernelCommandLine.EnableFIPS': FIPS_UNSUPPORTED },
+};

@@ -1,0 +1,41 @@
+/** What every backend does the same way, driven by its catalog declaration. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DistroDecl } from './catalog/index.js';
+import type { InstallRequest } from './backend.js';
+
+/** Initramfs generators a config may choose itself (then the distribution's default is not added). */
+const INITRAMFS_GENERATORS = ['dracut', 'initramfs-tools', 'tiny-initramfs'];
+
+export function implicitPackages(decl: DistroDecl, req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+  const out: string[] = [];
+  const kernel = kernelPackage(decl, req.kernel);
+  if (kernel) out.push(kernel);
+  if (req.boot !== 'none') {
+    out.push(...decl.bootPackages(req.boot));
+    const shim = decl.efi.shim;
+    if (req.boot === 'efi' && shim && req.packages.includes(shim.package)) out.push(...shim.extraPackages);
+    if (!req.packages.some((p) => INITRAMFS_GENERATORS.includes(p))) out.push(...decl.initramfs.packages);
+  }
+  if (req.sc.KernelCommandLine?.EnableFIPS && decl.rules.fipsPackage) out.push(decl.rules.fipsPackage);
+  return out.filter((p) => !req.packages.includes(p));
+}
+
+/** KernelOptions.default in this distribution's names ("kernel" is upstream's, accepted everywhere). */
+export function kernelPackage(decl: DistroDecl, kernel: string | undefined): string | undefined {
+  return kernel ? (decl.kernelAliases[kernel] ?? kernel) : undefined;
+}
+
+/** Kernel versions in the root, from /boot/vmlinuz-*, newest first. */
+export function installedKernels(root: string): string[] {
+  const boot = join(root, 'boot');
+  if (!existsSync(boot)) return [];
+  return readdirSync(boot)
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .map((f) => f.slice('vmlinuz-'.length))
+    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+}
+
+export function dedupe(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}

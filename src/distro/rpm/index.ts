@@ -1,0 +1,271 @@
+/**
+ * The RPM backend (Azure Linux and any RPM distribution in the catalog): tdnf when the host has it,
+ * else dnf, installing with --installroot into the mounted image. Neither the host's nor the
+ * image's repo files are read (explicit reposdir, config and varsdir; no plugins); the database is
+ * created with `rpm --initdb` under /var/lib/rpm (Debian's rpm would use ~/.rpmdb: a private HOME
+ * with its own .rpmmacros fixes that and carries DisableRpmDocs / OverrideRpmLocales as rpm
+ * macros). Downloaded packages stay in the shared cache (locked while the transaction runs).
+ */
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import lockfile from 'proper-lockfile';
+import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
+import { run, which } from '../../core/exec.js';
+import { endProgress, info } from '../../core/log.js';
+import { resolveInRoot, writeInRoot } from '../../system/paths.js';
+import type { DistroDecl } from '../catalog/index.js';
+import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
+import { dedupe, implicitPackages, installedKernels } from '../common.js';
+import { excludeDocs, hostMacros, imageMacros, RPM_DBPATH } from './macros.js';
+import { RpmProgress, rpmFailure } from './progress.js';
+import { describeRepos, renderRepoFile, rpmRepos, type RpmRepo } from './repos.js';
+
+const MANIFEST_DIR = '/var/lib/rpmmanifest';
+/** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
+const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{BUILDARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
+
+export class RpmBackend implements DistroBackend {
+  readonly name: string;
+  readonly family = 'rpm' as const;
+  readonly grub;
+
+  constructor(
+    readonly decl: DistroDecl,
+    readonly release: string,
+  ) {
+    this.name = decl.name;
+    this.grub = decl.grub;
+  }
+
+  hostTools(): string[] {
+    return ['rpm', 'unshare', 'mount', 'umount', 'chroot'];
+  }
+
+  hostFiles(): string[] {
+    return [];
+  }
+
+  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    return implicitPackages(this.decl, req);
+  }
+
+  async install(req: InstallRequest): Promise<void> {
+    const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    const repos = rpmRepos(this.decl, this.release, req.repos, req.mirror);
+    const work = join(req.scratchDir, 'rpm');
+    const home = join(work, 'home');
+    const reposDir = join(work, 'repos.d');
+    const emptyDir = join(work, 'empty');
+    for (const d of [home, reposDir, emptyDir, join(work, 'log'), join(work, 'persist')]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, '.rpmmacros'), hostMacros(req.sc));
+    for (const r of repos) {
+      const local = r.baseurl.startsWith('file:') ? { metadataExpire: '0' } : {};
+      writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, local));
+    }
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+    await run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '--initdb'], { env });
+    // settings for packages installed later, in the image (they are the image's own, like upstream's)
+    for (const [path, text] of Object.entries(imageMacros(req.sc))) await writeInRoot(req.root, path, text, { mode: 0o644 });
+
+    const tool = (await which('tdnf')) ? 'tdnf' : 'dnf';
+    const conf = join(work, `${tool}.conf`);
+    writeFileSync(conf, tool === 'tdnf' ? tdnfConf(req.cacheDir, reposDir) : dnfConf(req.cacheDir, reposDir, work));
+    const args = tool === 'tdnf' ? tdnfArgs(req, conf, reposDir, this.release, packages) : dnfArgs(req, conf, reposDir, emptyDir, this.release, packages);
+
+    info(`installing ${packages.length} packages and their dependencies with ${tool} from ${describeRepos(repos)}`);
+    const progress = new RpmProgress();
+    const messages: string[] = [];
+    mkdirSync(req.cacheDir, { recursive: true });
+    const unlock = await lockCache(req.cacheDir);
+    try {
+      // scriptlets run chrooted in the root and expect /dev and /proc; the mounts die with the namespace
+      await run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', MOUNT_AND_EXEC, 'kiln-rpm', req.root, tool, ...args], {
+        env,
+        captureStdout: false,
+        onLine: (line) => {
+          if (/error|not signed|no match|unable|failed|cannot|nokey/i.test(line)) messages.push(line);
+          if (progress.feed(line)) req.onProgress?.(progress.done, progress.total);
+        },
+      });
+    } catch (e) {
+      throw this.explain(e, messages, repos, req);
+    } finally {
+      endProgress();
+      await unlock();
+    }
+    await this.installRepoFiles(req.root, repos);
+  }
+
+  /** Turn the package manager's failure into an error naming the package or the repository. */
+  private explain(e: unknown, messages: string[], repos: RpmRepo[], req: InstallRequest): unknown {
+    const f = rpmFailure(messages);
+    const searched = `searched: ${describeRepos(repos)}`;
+    if (f.unreachable.length) {
+      const bad = repos.filter((r) => f.unreachable.includes(r.id));
+      return new KilnError(`repository ${bad.map((r) => `${r.id} (${r.baseurl})`).join(', ') || f.unreachable.join(', ')} cannot be read`, ExitCode.BuildFailed, [
+        ...messages.slice(-3).map((l) => `  | ${l}`),
+        req.repos.length ? 'check BaseUrl in PackageRepos' : 'check --mirror / Distro.Mirror, or the network; an air-gapped build needs a mirror (kiln build --mirror file:///path)',
+      ]);
+    }
+    if (f.unsigned.length) {
+      return new KilnError(`package${f.unsigned.length > 1 ? 's' : ''} ${f.unsigned.join(', ')} failed the signature check (unsigned, or signed by a key that is not trusted)`, ExitCode.BuildFailed, [
+        searched,
+        'use packages signed by the repository\'s key; a repository you trust without signatures needs "GPGCheck": false in PackageRepos',
+      ]);
+    }
+    if (f.missing.length) {
+      return new KilnError(`package${f.missing.length > 1 ? 's' : ''} not found: ${f.missing.join(', ')}`, ExitCode.BuildFailed, [
+        `${searched} (release ${this.release})`,
+        `check the names in PackageLists/Packages of SystemConfig "${req.sc.Name}", or add the repository that has them to PackageRepos`,
+      ]);
+    }
+    if (e instanceof CommandError) return e;
+    return e;
+  }
+
+  /** PackageRepos with "Install": true land in the image, their local keys beside them. */
+  private async installRepoFiles(root: string, repos: RpmRepo[]): Promise<void> {
+    for (const r of repos.filter((x) => x.install)) {
+      const keys: string[] = [];
+      for (const k of r.gpgkeys) {
+        if (!k.startsWith('file:')) {
+          keys.push(k);
+          continue;
+        }
+        const dest = `/etc/pki/rpm-gpg/${basename(fileURLToPath(k))}`;
+        const target = await resolveInRoot(root, dest);
+        await mkdir(join(target, '..'), { recursive: true });
+        await copyFile(fileURLToPath(k), target);
+        keys.push(`file://${dest}`);
+      }
+      await writeInRoot(root, `/etc/yum.repos.d/${r.id}.repo`, renderRepoFile({ ...r, gpgkeys: keys }), { mode: 0o644 });
+    }
+  }
+
+  async manifest(root: string): Promise<InstalledPackage[]> {
+    if (!existsSync(join(root, RPM_DBPATH.slice(1)))) return [];
+    const r = await run('rpm', ['--root', root, '--dbpath', RPM_DBPATH, '-qa', '--qf', '%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\n']);
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'))
+      .filter(([name]) => name !== 'gpg-pubkey') // imported keys are database entries, not packages
+      .map(([name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async kernels(root: string): Promise<string[]> {
+    return installedKernels(root);
+  }
+
+  /** dracut for every installed kernel, not host-only: the build host is not the machine that boots. */
+  async updateInitramfs(root: string, chroot: ChrootFn): Promise<void> {
+    if (!['usr/bin/dracut', 'usr/sbin/dracut'].some((p) => existsSync(join(root, p)))) return;
+    for (const k of await this.kernels(root)) {
+      await chroot(['dracut', '--force', '--no-hostonly', `/boot/${this.decl.initramfs.fileName(k)}`, k]);
+    }
+  }
+
+  async finishPackageState(req: PackageStateRequest): Promise<string> {
+    const notes: string[] = [];
+    if (req.sc.PreserveTdnfCache === true) {
+      const n = await this.preserveCache(req.root, req.cacheDir, req.installed);
+      notes.push(`PreserveTdnfCache: kept ${n} packages in ${this.decl.packageCacheDir}`);
+    }
+    if (req.sc.RemoveRpmDb === true) {
+      // the manifest first (what upstream's images keep in place of the database), then the database
+      const q = (extra: string[]) => run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '-qa', ...extra]);
+      await writeInRoot(req.root, `${MANIFEST_DIR}/container-manifest-1`, (await q([])).stdout, { mode: 0o644 });
+      await writeInRoot(req.root, `${MANIFEST_DIR}/container-manifest-2`, (await q(['--qf', MANIFEST_2_FORMAT])).stdout, { mode: 0o644 });
+      for (const db of this.decl.packageDb) await rm(await resolveInRoot(req.root, db), { recursive: true, force: true });
+      notes.push(`RemoveRpmDb: manifest in ${MANIFEST_DIR}, ${this.decl.packageDb.join(', ')} removed`);
+    }
+    return notes.join('; ') || 'package caches stayed outside the image';
+  }
+
+  /** Copy the installed packages' RPMs from the shared cache into the image's tdnf cache layout. */
+  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
+    const wanted = new Set(installed.map((p) => `${p.name}-${p.version.replace(/^\d+:/, '')}.${p.arch}.rpm`));
+    let n = 0;
+    for (const entry of await readdir(cacheDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const pkgDir = join(cacheDir, entry.name, 'packages');
+      if (!existsSync(pkgDir)) continue;
+      const repo = entry.name.replace(/-[0-9a-f]{16}$/, '');
+      for (const f of await readdir(pkgDir)) {
+        if (!wanted.has(f)) continue;
+        const dest = await resolveInRoot(root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
+        await mkdir(join(dest, '..'), { recursive: true });
+        await copyFile(join(pkgDir, f), dest);
+        wanted.delete(f);
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+// $1 = root, $2... = the package manager's argv
+const MOUNT_AND_EXEC = `set -e
+r=$1; shift
+mkdir -p "$r/dev" "$r/proc"
+mount --rbind /dev "$r/dev"
+mount -t proc proc "$r/proc"
+exec "$@"`;
+
+function dnfConf(cacheDir: string, reposDir: string, work: string): string {
+  return [
+    '[main]',
+    'gpgcheck=1',
+    'installonly_limit=0',
+    'install_weak_deps=False',
+    'best=True',
+    'skip_if_unavailable=False',
+    'keepcache=True',
+    `cachedir=${cacheDir}`,
+    `reposdir=${reposDir}`,
+    `logdir=${join(work, 'log')}`,
+    `persistdir=${join(work, 'persist')}`,
+    '',
+  ].join('\n');
+}
+
+export function dnfArgs(req: InstallRequest, conf: string, reposDir: string, emptyDir: string, release: string, packages: string[]): string[] {
+  return [
+    '-y',
+    `--installroot=${req.root}`,
+    `--releasever=${release}`,
+    `--config=${conf}`,
+    `--setopt=reposdir=${reposDir}`,
+    `--setopt=cachedir=${req.cacheDir}`,
+    `--setopt=varsdir=${emptyDir}`,
+    '--noplugins',
+    ...(excludeDocs(req.sc) ? ['--setopt=tsflags=nodocs'] : []),
+    'install',
+    ...packages,
+  ];
+}
+
+function tdnfConf(cacheDir: string, reposDir: string): string {
+  return ['[main]', 'gpgcheck=1', 'installonly_limit=0', 'clean_requirements_on_remove=false', 'keepcache=1', `repodir=${reposDir}`, `cachedir=${cacheDir}`, ''].join('\n');
+}
+
+export function tdnfArgs(req: InstallRequest, conf: string, reposDir: string, release: string, packages: string[]): string[] {
+  return ['install', '-y', `--installroot=${req.root}`, `--releasever=${release}`, `--config=${conf}`, `--setopt=reposdir=${reposDir}`, ...(excludeDocs(req.sc) ? ['--nodocs'] : []), ...packages];
+}
+
+async function lockCache(cacheDir: string): Promise<() => Promise<void>> {
+  return await lockfile
+    .lock(cacheDir, {
+      lockfilePath: join(cacheDir, '.kiln-cache.lock'),
+      stale: 30_000,
+      retries: { retries: 3600, minTimeout: 500, maxTimeout: 1000 },
+      onCompromised: () => {},
+    })
+    .catch((e: Error) => {
+      throw new Error(`cannot lock the package cache ${cacheDir}: ${e.message}`);
+    });
+}
+

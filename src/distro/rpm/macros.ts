@@ -1,0 +1,41 @@
+/**
+ * rpm macros for an install: where the database lives (Debian's rpm defaults to ~/.rpmdb), and
+ * DisableRpmDocs / OverrideRpmLocales as rpm itself knows them (%_excludedocs, %_install_langs).
+ * The same settings are left in the image so packages installed later honour them too, as
+ * upstream's images do.
+ */
+import type { SystemConfig } from '../../config/model.js';
+
+export const RPM_DBPATH = '/var/lib/rpm';
+/** Files the image keeps (Fedora's and kiwi's names for the same settings). */
+export const IMAGE_LANG_MACROS = '/etc/rpm/macros.image-language-conf';
+export const IMAGE_DOCS_MACROS = '/etc/rpm/macros.image-excludedocs';
+
+/** "NONE" installs no translations; "all" (or absent) installs all; "en:fr" only those. */
+export function installLangs(sc: SystemConfig): string | undefined {
+  const v = sc.OverrideRpmLocales?.trim();
+  if (!v || v.toLowerCase() === 'all') return undefined;
+  return v;
+}
+
+export function excludeDocs(sc: SystemConfig): boolean {
+  return sc.DisableRpmDocs === true;
+}
+
+/** The private ~/.rpmmacros of the host-side rpm and dnf for one build. */
+export function hostMacros(sc: SystemConfig): string {
+  const lines = [`%_dbpath ${RPM_DBPATH}`];
+  if (excludeDocs(sc)) lines.push('%_excludedocs 1');
+  const langs = installLangs(sc);
+  if (langs) lines.push(`%_install_langs ${langs}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Macro files to leave in the image: path → content. */
+export function imageMacros(sc: SystemConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  const langs = installLangs(sc);
+  if (langs) out[IMAGE_LANG_MACROS] = `# OverrideRpmLocales (written by kiln)\n%_install_langs ${langs}\n`;
+  if (excludeDocs(sc)) out[IMAGE_DOCS_MACROS] = '# DisableRpmDocs (written by kiln)\n%_excludedocs 1\n';
+  return out;
+}
