@@ -25,7 +25,7 @@ describe('schema/kiln-imageconfig.schema.json', () => {
 
   it('describes the Kiln extensions and the fields beyond the upstream document', () => {
     const sc = committed.properties.SystemConfigs.items.properties;
-    expect(Object.keys(sc.Distro.properties)).toEqual(['Name', 'Release']);
+    expect(Object.keys(sc.Distro.properties)).toEqual(['Name', 'Release', 'Mirror']);
     expect(Object.keys(sc.PackageRepos.items.properties)).toEqual(expect.arrayContaining(['Suite', 'Components', 'SignedBy']));
     expect(Object.keys(sc.Users.items.properties)).toContain('SSHPubKeys');
     expect(Object.keys(sc.Groups.items.properties)).toContain('GID');
