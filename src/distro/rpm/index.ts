@@ -20,7 +20,7 @@ import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, Package
 import { dedupe, implicitPackages, installedKernels } from '../common.js';
 import { excludeDocs, hostMacros, imageMacros, RPM_DBPATH } from './macros.js';
 import { RpmProgress, rpmFailure } from './progress.js';
-import { describeRepos, renderRepoFile, rpmRepos, type RpmRepo } from './repos.js';
+import { describeRepos, renderRepoFile, rpmRepos, trustedKeyDir, type RpmRepo } from './repos.js';
 
 const MANIFEST_DIR = '/var/lib/rpmmanifest';
 /** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
@@ -102,6 +102,13 @@ export class RpmBackend implements DistroBackend {
   private explain(e: unknown, messages: string[], repos: RpmRepo[], req: InstallRequest): unknown {
     const f = rpmFailure(messages);
     const searched = `searched: ${describeRepos(repos)}`;
+    if (f.unsignedMetadata.length) {
+      const bad = repos.filter((r) => f.unsignedMetadata.includes(r.id));
+      return new KilnError(`the metadata of repository ${bad.map((r) => `${r.id} (${r.baseurl})`).join(', ') || f.unsignedMetadata.join(', ')} is not signed by a trusted key (repomd.xml.asc missing or not verified)`, ExitCode.BuildFailed, [
+        ...messages.slice(-2).map((l) => `  | ${l}`),
+        'a mirror re-signed with your own key: put the public key in ' + trustedKeyDir(this.decl.name) + '; a repository of your own without signed metadata: "RepoGPGCheck": false in PackageRepos',
+      ]);
+    }
     if (f.unreachable.length) {
       const bad = repos.filter((r) => f.unreachable.includes(r.id));
       return new KilnError(`repository ${bad.map((r) => `${r.id} (${r.baseurl})`).join(', ') || f.unreachable.join(', ')} cannot be read`, ExitCode.BuildFailed, [

@@ -30,6 +30,8 @@ export class RpmProgress {
 export interface RpmFailure {
   missing: string[];
   unsigned: string[];
+  /** Repositories whose metadata signature is missing or does not verify. */
+  unsignedMetadata: string[];
   unreachable: string[];
 }
 
@@ -37,7 +39,13 @@ export function rpmFailure(lines: readonly string[]): RpmFailure {
   const missing = new Set<string>();
   const unsigned = new Set<string>();
   const unreachable = new Set<string>();
+  const unsignedMetadata = new Set<string>();
   for (const line of lines) {
+    const meta = /Failed to download metadata for repo '([^']+)':.*(GPG signature is not available|GPG verification|signature verification)/i.exec(line);
+    if (meta?.[1]) {
+      unsignedMetadata.add(meta[1]);
+      continue;
+    }
     let m = /No match for argument:\s*(\S+)/.exec(line) ?? /Unable to find a match:\s*(.+)$/.exec(line) ?? /No package (\S+) available/.exec(line);
     if (m?.[1]) m[1].split(/\s+/).forEach((p) => missing.add(p));
     m = /Package (\S+?)(?:\.rpm)? is not signed/.exec(line) ?? /(\S+?\.rpm): (?:Header V\d .*NOKEY|signature is not)/.exec(line);
@@ -45,5 +53,5 @@ export function rpmFailure(lines: readonly string[]): RpmFailure {
     m = /Failed to download metadata for repo '([^']+)'/.exec(line) ?? /Failed to (?:synchronize cache|get repo metadata) for repo '([^']+)'/.exec(line);
     if (m?.[1]) unreachable.add(m[1]);
   }
-  return { missing: [...missing], unsigned: [...unsigned], unreachable: [...unreachable] };
+  return { missing: [...missing], unsigned: [...unsigned], unsignedMetadata: [...unsignedMetadata], unreachable: [...unreachable] };
 }
