@@ -1,5 +1,6 @@
 /**
- * Debian 12 as the installer's and the boot tools' base: the apt sources, and a fingerprint of the
+ * Debian (the catalog's entry, default release) as the installer's and the boot tools' base: the
+ * apt sources (the host's mirror, or KILN_DEBIAN_MIRROR as a mirror root), and a fingerprint of the
  * package versions they offer right now (the InRelease files list the hash of every Packages
  * index, so any new package version changes the fingerprint). Fetched with apt's own helper
  * (proxies and mirrors configured for apt apply); a few hundred kilobytes, well under a second.
@@ -10,18 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../core/exec.js';
 import { warn } from '../core/log.js';
+import { debian } from '../distro/catalog/debian.js';
+import { sourceLines } from '../distro/debian/sources.js';
 
-export const MIRROR = process.env.KILN_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-export const SECURITY_MIRROR = process.env.KILN_DEBIAN_SECURITY_MIRROR ?? 'http://deb.debian.org/debian-security';
-export const SUITE = 'bookworm';
+/** The installer environment is the catalog's Debian, its default release, from the host's mirror. */
+export const SUITE = debian.releases[0]!.name;
 
-export const APT_SOURCES = [
-  `deb ${MIRROR} ${SUITE} main`,
-  `deb ${MIRROR} ${SUITE}-updates main`,
-  `deb ${SECURITY_MIRROR} ${SUITE}-security main`,
-];
+export const APT_SOURCES = sourceLines([], SUITE, process.env.KILN_DEBIAN_MIRROR);
 
-const RELEASE_URLS = [`${MIRROR}/dists/${SUITE}/InRelease`, `${MIRROR}/dists/${SUITE}-updates/InRelease`, `${SECURITY_MIRROR}/dists/${SUITE}-security/InRelease`];
+/** dists/<suite>/InRelease of every source line ("deb URI SUITE COMPONENTS"). */
+const RELEASE_URLS = APT_SOURCES.map((line) => {
+  const [, uri, suite] = line.replace(/\[[^\]]*\]\s*/, '').split(/\s+/);
+  return `${uri!.replace(/\/+$/, '')}/dists/${suite}/InRelease`;
+});
 
 /** The part of an InRelease file that changes when a package of main/amd64 changes. */
 export function packagesIndexLines(inRelease: string): string[] {
