@@ -46,6 +46,8 @@ export const azurelinux: DistroDecl = {
   packageDb: ['/var/lib/rpm'],
   packageCacheDir: '/var/cache/tdnf',
   docFilter: 'rpm-macros',
+  // Fedora's naming: selinux-policy is the "targeted" policy, selinux-policy-<type> the others
+  selinuxType: (pkg) => pkg.replace(/^selinux-policy-?/, '') || 'targeted',
   rules: {
     family: 'rpm',
     isKernelPackage: (name) => KERNELS.has(name),

@@ -56,6 +56,8 @@ export const debian: DistroDecl = {
   packageDb: ['/var/lib/dpkg'],
   packageCacheDir: '/var/cache/apt/archives',
   docFilter: 'dpkg-path-excludes',
+  // selinux-policy-default → "default", selinux-policy-mls → "mls"
+  selinuxType: (pkg) => pkg.replace(/^selinux-policy-?/, '') || 'default',
   rules: {
     family: 'debian',
     isKernelPackage: (name) => /^linux-image-/.test(name) && !/-dbg(sym)?$/.test(name),

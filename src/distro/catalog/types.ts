@@ -126,6 +126,8 @@ export interface DistroDecl {
   /** Where downloaded packages are kept in the image when PreserveTdnfCache is set. */
   packageCacheDir: string;
   docFilter: DocFilter;
+  /** SELinux policy type (/etc/selinux/<type>) a policy package installs. */
+  selinuxType(policyPackage: string): string;
   rules: PackageRules;
   /** SystemConfig keys this distribution cannot apply, with the reason (a validation error). */
   unsupportedKeys: Readonly<Partial<Record<keyof SystemConfig | 'KernelCommandLine.EnableFIPS', string>>>;

@@ -14,6 +14,7 @@ import { copyAdditionalFiles } from '../../../src/system/steps/additional-files.
 import { dpkgExcludesStep } from '../../../src/system/steps/dpkg-excludes.js';
 import { finishDebianPackageState } from '../../../src/distro/debian/package-state.js';
 import { debian } from '../../../src/distro/catalog/debian.js';
+import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
 import { usersStep } from '../../../src/system/steps/users.js';
 import { selinuxStep } from '../../../src/system/steps/selinux.js';
 import { networksStep } from '../../../src/system/steps/networks.js';
@@ -159,6 +160,14 @@ describe('selinux and networks', () => {
     expect(existsSync(join(root, '.autorelabel'))).toBe(true);
     await selinuxStep.run(ctx({ KernelCommandLine: { SELinux: 'permissive', SELinuxPolicy: 'selinux-policy-mls' } }));
     expect(read('etc/selinux/config')).toContain('SELINUX=permissive\nSELINUXTYPE=mls\n');
+  });
+  it('SELinux on Azure Linux: the "targeted" policy, and files labelled at build time by the image\'s own setfiles', async () => {
+    put('etc/selinux/targeted/contexts/files/file_contexts', '/.* system_u:object_r:default_t:s0\n');
+    put('usr/sbin/setfiles');
+    await selinuxStep.run(ctx({ KernelCommandLine: { SELinux: 'enforcing' } }, { distro: azurelinux }));
+    expect(read('etc/selinux/config')).toContain('SELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    expect(ran.at(-1)).toEqual(['setfiles', '-F', '-e', '/proc', '-e', '/sys', '-e', '/dev', '-e', '/run', '/etc/selinux/targeted/contexts/files/file_contexts', '/']);
+    expect(existsSync(join(root, '.autorelabel'))).toBe(false);
   });
   it('Networks need systemd-networkd in the image; with it, units are written and the service enabled', async () => {
     const c = ctx({ Networks: [{ BootProto: 'dhcp', Device: 'eth0' }] });
