@@ -40,15 +40,45 @@ export function hasErrors(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error');
 }
 
-/** Thrown by loadConfig: every finding, already formatted, exit code 1. */
+/**
+ * Warnings that `kiln build` refuses: the config is valid for upstream's parser, but it asks for
+ * something Kiln would otherwise ignore or cannot build (an unknown key, a layout that will not
+ * boot, an artifact type Kiln does not make). Kept beside the finding rather than in it, so a
+ * finding keeps its documented shape in `--json` output.
+ */
+const BLOCKING = new WeakSet<Finding>();
+
+export function markBlocking<T extends Finding>(f: T): T {
+  BLOCKING.add(f);
+  return f;
+}
+
+export function blocksBuild(f: Finding): boolean {
+  return f.severity === 'error' || BLOCKING.has(f);
+}
+
+/** A copy of a finding with some fields changed, keeping its build-blocking mark. */
+export function withFields(f: Finding, fields: Partial<Finding>): Finding {
+  const copy = { ...f, ...fields };
+  return BLOCKING.has(f) ? markBlocking(copy) : copy;
+}
+
+/**
+ * Thrown by loadConfig: every finding, already formatted, exit code 1. A config without errors
+ * whose warnings block the build (see blocksBuild) is refused with the same error.
+ */
 export class ConfigInvalidError extends KilnError {
   constructor(
     readonly file: string,
     readonly findings: Finding[],
   ) {
-    const errors = findings.filter((f) => f.severity === 'error');
+    const errors = findings.filter((f) => f.severity === 'error').length;
+    const blocking = findings.filter((f) => f.severity === 'warning' && blocksBuild(f)).length;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
     super(
-      `invalid configuration ${file}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`,
+      errors > 0
+        ? `invalid configuration ${file}: ${plural(errors, 'problem')}`
+        : `kiln build refuses ${file}: ${plural(blocking, 'warning')} about what Kiln would ignore or cannot build (upstream's parser accepts the config; \`kiln validate\` lists the same)`,
       ExitCode.InvalidConfig,
       findings.map(formatFinding),
     );

@@ -3,15 +3,15 @@
  */
 import { warn } from '../core/log.js';
 import { packageName } from '../distro/catalog/index.js';
-import { ConfigInvalidError } from './findings.js';
+import { blocksBuild, ConfigInvalidError, type Finding } from './findings.js';
 import type { AdditionalFile, FileConfig, LoadedConfig, SystemConfig } from './model.js';
 import { readPackageList } from './packagelists.js';
 import { withAbsolutePaths } from './paths.js';
-import { configName, validateConfigFile, type ValidateOptions } from './validate.js';
+import { configName, validateConfigFile, type ValidateOptions, type ValidationResult } from './validate.js';
 
 export type { LoadedConfig } from './model.js';
 export type { Finding } from './findings.js';
-export { ConfigInvalidError, formatFinding } from './findings.js';
+export { blocksBuild, ConfigInvalidError, formatFinding } from './findings.js';
 export { displayPath, validateConfigFile, validateConfigText, type ValidationResult } from './validate.js';
 export { schemaDocument } from './schema.js';
 export * from './defaults.js';
@@ -19,13 +19,27 @@ export * from './defaults.js';
 export type LoadOptions = ValidateOptions;
 
 /**
- * Read (JSON or YAML), check the schema and the semantic rules, resolve relative paths.
- * Throws ConfigInvalidError (exit code 1) listing every finding when the config is invalid,
- * UsageError (exit code 2) when the file cannot be read. Warnings are logged.
+ * The warnings of a validation that `kiln build` refuses: upstream's parser accepts the config,
+ * but it asks for something Kiln would ignore (an unknown or unsupported key) or cannot build (a
+ * layout that will not boot, an artifact type Kiln does not make). Empty: the build can go ahead.
+ */
+export function buildBlockers(result: ValidationResult): Finding[] {
+  return result.findings.filter((f) => f.severity === 'warning' && blocksBuild(f));
+}
+
+/**
+ * Read (JSON or YAML), check the schema and the semantic rules, resolve relative paths. The
+ * config comes back canonical: field names spelled as in the format, no nulls, no "" for optional
+ * strings (see config/decode.ts).
+ * Throws ConfigInvalidError (exit code 1) listing every finding when the config is invalid or has
+ * warnings the build refuses (buildBlockers), UsageError (exit code 2) when the file cannot be
+ * read. Other warnings are logged.
  */
 export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
   const result = validateConfigFile(file, opts);
   if (!result.valid || !result.config) throw new ConfigInvalidError(file, result.findings);
+  const blockers = buildBlockers(result);
+  if (blockers.length > 0) throw new ConfigInvalidError(file, blockers);
   for (const f of result.findings) warn(`${file}: ${f.path ? `${f.path}: ` : ''}${f.message}`);
   return {
     file: result.file,
@@ -50,7 +64,9 @@ export async function collectPackages(sc: SystemConfig): Promise<string[]> {
   };
   for (const list of sc.PackageLists ?? []) {
     const read = readPackageList(list);
-    if (read.findings.length > 0) throw new ConfigInvalidError(list, read.findings);
+    if (read.unreadable) throw new ConfigInvalidError(list, [{ file: list, path: '', message: `package list ${read.unreadable}`, hint: 'fix the path in PackageLists', severity: 'error' }]);
+    const refused = read.findings.filter(blocksBuild);
+    if (refused.length > 0) throw new ConfigInvalidError(list, refused);
     read.packages.forEach(add);
   }
   (sc.Packages ?? []).forEach(add);

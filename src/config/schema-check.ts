@@ -1,14 +1,23 @@
 /**
- * Shape check: Ajv (compiled once per process) against the TypeBox schema, every error collected,
- * each turned into a finding a person can act on: unknown fields get "did you mean", enums list
- * their values, unions report the branch the value was evidently meant to be.
+ * Shape check: Ajv (compiled once per process) against the TypeBox schema, run on the decoded
+ * (canonical) document, every error collected, each turned into a finding a person can act on:
+ * enums list their values (with "did you mean"), unions report the branch the value was evidently
+ * meant to be. A broken constraint that is Kiln's own (schema.ts `kiln(...)`) is a warning that
+ * blocks `kiln build` when upstream's parser accepts the value, an error otherwise.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ConfigSchema } from './schema.js';
+import { ConfigSchema, KILN_ONLY } from './schema.js';
 import type { Finding, Segment } from './findings.js';
-import { formatPath } from './findings.js';
-import type { ParsedText } from './parse.js';
+import { formatPath, markBlocking } from './findings.js';
+import type { Position } from './parse.js';
+import { buildRefuses } from './decode.js';
 import { didYouMean } from './suggest.js';
+
+/** The decoded document and where its values came from. */
+export interface ParsedText {
+  data: unknown;
+  locate(path: readonly Segment[], key?: boolean): Position | undefined;
+}
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
@@ -42,9 +51,16 @@ export function checkSchema(parsed: ParsedText, file: string): SchemaCheck {
     const key = `${f.path}\0${f.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    findings.push(f);
+    findings.push(kilnOnly(e) ? markBlocking({ ...f, severity: 'warning', hint: `${f.hint ? `${f.hint}; ` : ''}upstream's parser accepts this value, Kiln cannot build it: ${buildRefuses}` }) : f);
   }
   return { findings, typesSound };
+}
+
+/** A Kiln-only constraint broken by a value upstream's parser accepts. */
+function kilnOnly(e: ErrorObject): boolean {
+  const upstream = e.parentSchema ? KILN_ONLY.get(e.parentSchema) : undefined;
+  if (upstream === undefined || e.keyword === 'type' || e.keyword === 'required') return false;
+  return upstream === 'any' || upstream.includes(e.data);
 }
 
 function jsonType(v: unknown): string {
@@ -173,11 +189,13 @@ function patternMessage(field: string, value: unknown): { message: string; hint:
     case 'GID':
       return { message: `${show(value)} is not a number`, hint: `use a decimal number in a string, e.g. "${field}": "1001"` };
     case 'Permissions':
-      return { message: `${show(value)} is not an octal permission string`, hint: 'use three or four octal digits, e.g. "644" or "0755"' };
+      return { message: `${show(value)} is not an octal permission string`, hint: 'use octal digits for the permission bits (at most 777), e.g. "644" or "0755"' };
     case 'TypeUUID':
       return { message: `${show(value)} is not a GUID`, hint: 'use the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, or a friendly name in "Type"' };
     case 'Name':
-      return { message: 'must not be blank or contain "/"', hint: 'give it a non-blank name (artifact names are file names)' };
+      return typeof value === 'string' && /^\s*$/.test(value)
+        ? { message: 'must not be blank', hint: 'give it a name' }
+        : { message: `${show(value)} is not a plain file name: it contains "/" or a NUL, or starts with "."`, hint: 'artifact names name a file in the output folder (out/images/<config>/<Name>.<ext>)' };
     default:
       return { message: `${show(value)} has an invalid format`, hint: 'see docs/config.md' };
   }

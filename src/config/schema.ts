@@ -5,12 +5,41 @@
  * model.ts keeps the hand-written interfaces other modules import; the type assertions at the
  * bottom fail compilation if the two ever disagree.
  *
- * Objects are closed (unknown keys are errors, because a misspelt key silently does nothing),
- * except that keys starting with "_" are comments everywhere, as upstream's KernelOptions allows.
+ * Objects are closed for editors (an unknown key is flagged, because a misspelt key silently does
+ * nothing), except that keys starting with "_" are comments everywhere, as upstream's KernelOptions
+ * allows. The validator reads documents the way upstream's Go parser does (config/decode.ts):
+ * unknown keys are dropped there with a warning before this schema sees the document.
+ *
+ * Constraints are upstream's unless marked with `kiln(...)`: a marked constraint is Kiln's own (the
+ * build cannot do what the value asks, or Kiln checks more than upstream's parser), so breaking it
+ * is a warning that `kiln build` refuses, not an error: `kiln validate` accepts what upstream accepts.
  */
 import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox';
 import type * as M from './model.js';
 import { DISTRO_NAMES } from '../distro/catalog/index.js';
+import { ARTIFACT_COMPRESSIONS, ARTIFACT_TYPES } from '../roast/registry.js';
+
+/** Values upstream's parser accepts where Kiln's constraint is stricter: 'any', or the upstream list (an enum). */
+export type UpstreamAccepts = 'any' | readonly unknown[];
+/** Schema nodes carrying a Kiln-only constraint (see the header). */
+export const KILN_ONLY = new WeakMap<object, UpstreamAccepts>();
+/** Required fields upstream does not require: an absent one reads as its zero value ("" or 0), as in Go. */
+export const ZERO_FILL = new WeakSet<object>();
+/** Optional strings whose "" is not "absent" (upstream rejects it), so the decoder keeps it. */
+export const KEEP_EMPTY = new WeakSet<object>();
+
+function kiln<T extends TSchema>(schema: T, upstream: UpstreamAccepts = 'any'): T {
+  KILN_ONLY.set(schema, upstream);
+  return schema;
+}
+function zero<T extends TSchema>(schema: T): T {
+  ZERO_FILL.add(schema);
+  return schema;
+}
+function keepEmpty<T extends TSchema>(schema: T): T {
+  KEEP_EMPTY.add(schema);
+  return schema;
+}
 
 /** Closed object that still accepts "_comment"-style keys. */
 function Obj<T extends TProperties>(properties: T, options: ObjectOptions = {}) {
@@ -41,28 +70,30 @@ const PARTITION_TYPE_NAMES = Object.keys(PARTITION_TYPE_UUIDS) as (keyof typeof 
 
 export const FS_TYPES = ['fat32', 'fat16', 'vfat', 'ext2', 'ext3', 'ext4', 'xfs', 'linux-swap'] as const;
 export const FAT_FS_TYPES: readonly string[] = ['fat32', 'fat16', 'vfat'];
-export const ARTIFACT_TYPES = [
-  'vhd', 'vhd-fixed', 'vhdx', 'qcow2', 'raw', 'vmdk', 'ova', 'ext4', 'diff', 'rdiff', 'squashfs', 'erofs', 'initrd', 'iso',
-] as const;
-export const COMPRESSIONS = ['gz', 'xz', 'zst', 'bz2', 'tar.gz', 'tar.xz', 'tar.zst', 'tar.bz2'] as const;
+/** Upstream's partition flags: "bios-grub" is its legacy spelling of "bios_grub" (the decoder rewrites it). */
+export const PARTITION_FLAGS = ['esp', 'grub', 'bios_grub', 'boot', 'dmroot'] as const;
+export const NETWORK_BOOT_PROTOS = ['dhcp', 'static'] as const;
+/** BootProto values upstream's parser accepts; Kiln configures dhcp and static networks. */
+export const UPSTREAM_BOOT_PROTOS = ['dhcp', 'static', 'bootp', 'ibft'] as const;
 
 const Artifact = Obj(
   {
-    Name: Str('Output file name without extension.', { minLength: 1, pattern: '^[^/]+$' }),
-    Type: Opt(Type.String({ enum: [...ARTIFACT_TYPES], description: 'Output format. Absent: a rootfs (directory tree / archive).' })),
-    Compression: Opt(Type.String({ enum: [...COMPRESSIONS], description: 'Compression of the artifact.' })),
+    // the planner's rule (roast/registry.ts artifactNameProblem): a plain file name in the output folder
+    Name: Str('Output file name without extension: no "/", not starting with ".".', { minLength: 1, pattern: '^[^/.\\u0000][^/\\u0000]*$' }),
+    Type: kiln(Opt(Type.String({ enum: [...ARTIFACT_TYPES], description: 'Output format (what Kiln makes; see `kiln roast --list`). Absent: raw for a disk, a rootfs tarball (Compression) otherwise.' }))),
+    Compression: kiln(Opt(Type.String({ enum: [...ARTIFACT_COMPRESSIONS], description: 'Compression of the artifact; tar.* makes a rootfs tarball.' }))),
   },
   { description: 'An output image: name, format and optional compression.' },
 );
 
 const Partition = Obj(
   {
-    ID: Str('Identifier PartitionSettings refer to.', { minLength: 1 }),
+    ID: zero(kiln(Str('Identifier PartitionSettings refer to.', { minLength: 1 }))),
     Name: Opt(Str('GPT partition name (PARTLABEL); at most 35 ASCII characters.')),
-    Start: Type.Integer({ minimum: 0, description: 'Offset from the start of the disk, MiB.' }),
-    End: Type.Integer({ minimum: 0, description: "Offset from the start of the disk, MiB. 0: up to the next partition's Start, or MaxSize for the last." }),
-    FsType: Enum(FS_TYPES, 'Filesystem created on the partition.'),
-    Flags: Opt(Type.Array(Enum(['esp', 'grub', 'bios_grub', 'boot', 'dmroot'] as const, 'Partition flag.'))),
+    Start: zero(Type.Integer({ minimum: 0, description: 'Offset from the start of the disk, MiB.' })),
+    End: zero(Type.Integer({ minimum: 0, description: "Offset from the start of the disk, MiB. 0: up to the next partition's Start, or MaxSize for the last." })),
+    FsType: zero(kiln(Enum(FS_TYPES, 'Filesystem created on the partition.'))),
+    Flags: Opt(Type.Array(Enum(PARTITION_FLAGS, 'Partition flag.'))),
     Type: Opt(Type.String({ enum: PARTITION_TYPE_NAMES, description: 'Friendly name of the partition type (instead of TypeUUID).' })),
     TypeUUID: Opt(Str('Partition type GUID.', { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })),
     Artifacts: Opt(Type.Array(Artifact, { description: 'Per-partition output images.' })),
@@ -73,17 +104,17 @@ const Partition = Obj(
 
 const TargetDisk = Obj(
   {
-    Type: Enum(['path'] as const, 'Only "path" is supported.'),
-    Value: Str('Device path of the installation target, e.g. /dev/sda.', { minLength: 1 }),
+    Type: zero(kiln(Enum(['path'] as const, 'Only "path" is supported.'), ['path', 'raid', ''])),
+    Value: zero(Str('Device path of the installation target, e.g. /dev/sda.')),
   },
   { description: 'Physical disk an unattended ISO installer installs to.' },
 );
 
 const RawBinary = Obj(
   {
-    BinPath: Str('File copied byte-for-byte onto the disk (relative to the config file).', { minLength: 1 }),
-    BlockSize: Type.Integer({ minimum: 1, description: 'dd block size in bytes.' }),
-    Seek: Type.Integer({ minimum: 0, description: 'Offset in blocks.' }),
+    BinPath: zero(kiln(Str('File copied byte-for-byte onto the disk (relative to the config file).', { minLength: 1 }))),
+    BlockSize: zero(kiln(Type.Integer({ minimum: 1, description: 'dd block size in bytes.' }))),
+    Seek: zero(Type.Integer({ minimum: 0, description: 'Offset in blocks.' })),
   },
   { description: 'A binary written raw onto the disk (e.g. a bootloader).' },
 );
@@ -103,7 +134,7 @@ const Disk = Obj(
 
 const PartitionSetting = Obj(
   {
-    ID: Str('ID of the partition in Disks[].Partitions.', { minLength: 1 }),
+    ID: zero(kiln(Str('ID of the partition in Disks[].Partitions.', { minLength: 1 }))),
     MountPoint: Opt(Str('Absolute mount point, or "" for an unmounted partition.')),
     MountOptions: Opt(Str('fstab mount options.')),
     MountIdentifier: Opt(Enum(['uuid', 'partuuid', 'partlabel'] as const, 'How fstab names the partition (default partuuid).')),
@@ -117,7 +148,7 @@ const PartitionSetting = Obj(
 const FileConfig = Obj(
   {
     Path: Str('Absolute destination path in the image.', { minLength: 1 }),
-    Permissions: Opt(Str('Octal permissions, e.g. "644".', { pattern: '^0?[0-7]{3,4}$' })),
+    Permissions: keepEmpty(Opt(Str('Octal permission bits, at most 777, e.g. "644".', { pattern: '^[0-7]+$' }))),
   },
   { description: 'Destination of an additional file with its options.' },
 );
@@ -127,7 +158,7 @@ const AdditionalFileTarget = Type.Union([Type.String(), FileConfig, Type.Array(T
 
 const Script = Obj(
   {
-    Path: Str('Script path (relative to the config file).', { minLength: 1 }),
+    Path: zero(kiln(Str('Script path (relative to the config file).', { minLength: 1 }))),
     Args: Opt(Str('Arguments passed to the script.')),
   },
   { description: 'A customization script.' },
@@ -135,7 +166,7 @@ const Script = Obj(
 
 const Network = Obj(
   {
-    BootProto: Opt(Enum(['dhcp', 'static'] as const, 'Address configuration.')),
+    BootProto: kiln(Opt(Enum(NETWORK_BOOT_PROTOS, 'Address configuration.')), UPSTREAM_BOOT_PROTOS),
     GateWay: Opt(Str('Gateway IP address.')),
     Ip: Opt(Str('IP address (static).')),
     NetMask: Opt(Str('Netmask, e.g. 255.255.255.0.')),
@@ -163,8 +194,8 @@ const PackageRepo = Obj(
 
 const Group = Obj(
   {
-    Name: Str('Group name.', { minLength: 1 }),
-    GID: Opt(Str('Group ID as a string, e.g. "1001".', { pattern: '^[0-9]+$' })),
+    Name: zero(kiln(Str('Group name.', { minLength: 1 }))),
+    GID: kiln(Opt(Str('Group ID as a string, e.g. "1001".', { pattern: '^[0-9]+$' }))),
   },
   { description: 'A group created in the image.' },
 );
@@ -172,14 +203,14 @@ const Group = Obj(
 const User = Obj(
   {
     Name: Str('User name.', { minLength: 1 }),
-    UID: Opt(Str('User ID as a string, 0-60000, e.g. "1001".', { pattern: '^[0-9]+$' })),
+    UID: Opt(Str('User ID as a string, 0-60000, e.g. "1001".', { pattern: '^[+-]?[0-9]+$' })),
     PasswordHashed: Opt(Bool('Password is already a crypt(3) hash.')),
     Password: Opt(Str('Password (plain, or a hash when PasswordHashed).')),
     PasswordExpiresDays: Opt(Type.Integer({ minimum: -1, maximum: 99999, description: 'Days until the password expires; -1: never.' })),
-    SSHPubKeyPaths: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Public key files (relative to the config file).' })),
-    SSHPubKeys: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Public keys, inline.' })),
+    SSHPubKeyPaths: Opt(Type.Array(kiln(Type.String({ minLength: 1 })), { description: 'Public key files (relative to the config file).' })),
+    SSHPubKeys: Opt(Type.Array(kiln(Type.String({ minLength: 1 })), { description: 'Public keys, inline.' })),
     PrimaryGroup: Opt(Str('Primary group.')),
-    SecondaryGroups: Opt(Type.Array(Type.String({ minLength: 1 }), { description: 'Supplementary groups.' })),
+    SecondaryGroups: Opt(Type.Array(kiln(Type.String({ minLength: 1 })), { description: 'Supplementary groups.' })),
     StartupCommand: Opt(Str('Login shell / startup command.')),
     HomeDirectory: Opt(Str('Home directory (absolute).')),
   },
@@ -191,7 +222,7 @@ const KernelCommandLine = Obj(
     ImaPolicy: Opt(Type.Array(Enum(['tcb', 'appraise_tcb', 'secure_boot'] as const, 'IMA policy.'))),
     EnableFIPS: Opt(Bool('Boot in FIPS mode.')),
     ExtraCommandLine: Opt(Str('Appended to the kernel command line; "`" is not allowed.')),
-    SELinux: Opt(Enum(['enforcing', 'permissive', 'force_enforcing', ''] as const, 'SELinux mode.')),
+    SELinux: Opt(Enum(['enforcing', 'permissive', 'force_enforcing', ''] as const, 'SELinux mode ("" or absent: off).')),
     SELinuxPolicy: Opt(Str('SELinux policy package (default: the distribution\'s policy package).')),
     CGroup: Opt(Enum(['version_one', 'version_two', ''] as const, 'cgroup hierarchy version.')),
   },

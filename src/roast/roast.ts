@@ -12,7 +12,7 @@ import { ExitCode, KilnError } from '../core/errors.js';
 import { info, stage, warn } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import { type Compression, compressFile, compressorArgv, requireCompression } from './compress.js';
-import { converterFor, converters } from './registry.js';
+import { artifactNameProblem, converterFor, converters } from './registry.js';
 import type { ArtifactRequest, Converter, DiskPartition, InputKind, RoastInput, RoastRequest } from './types.js';
 import { copyRangeSparse } from './sparse.js';
 
@@ -61,9 +61,8 @@ export function planArtifacts(req: Pick<RoastRequest, 'input' | 'artifacts' | 'b
 }
 
 function planOne(a: ArtifactRequest, input: RoastInput, baseImages: RoastRequest['baseImages']): PlannedArtifact {
-  if (!a.Name || /[/\0]/.test(a.Name) || a.Name.startsWith('.')) {
-    throw invalid(a, 'Name must be a plain file name (no "/", not starting with ".")', 'fix the artifact Name');
-  }
+  const badName = artifactNameProblem(a.Name ?? '');
+  if (badName) throw invalid(a, `Name must be a plain file name: ${badName}`, 'fix the artifact Name');
   const type = a.Type?.trim().toLowerCase() || undefined;
   const comp = a.Compression?.trim().toLowerCase() || undefined;
   let converter: Converter | undefined;

@@ -9,6 +9,11 @@ and the semantic rules (partition layout, mount points, boot type, kernel, packa
 referenced files). Every problem is reported at once, each with file, JSON path
 (e.g. SystemConfigs[0].Users[1].UID), line:column and a hint.
 
+The verdict is upstream's: a config upstream's imageconfigvalidator accepts is valid (field names
+match case-insensitively, null means "not set", unknown fields are ignored). What Kiln knows more
+about (an unknown field, a layout that will not boot, an artifact Kiln does not make) is a
+warning; \`kiln build\` refuses a config with such a warning. --strict makes every warning an error.
+
 Relative paths in the config (package lists, scripts, additional files, SSH keys) are resolved
 against the config file's directory, or against --base-dir.
 
@@ -19,13 +24,14 @@ Examples:
   imageconfigvalidator --input core-efi.json --dir .     (upstream's flag names also work)
 
 Exit codes (validate):
-  0  every config is valid (warnings may be printed)
-  1  at least one config is invalid
+  0  every config is valid (warnings may be printed; with --strict there are none)
+  1  at least one config is invalid (with --strict: or has a warning)
   2  usage error: no config given, unknown option, or a config file that does not exist / cannot be read`;
 
 interface Options {
   json?: boolean;
   baseDir?: string;
+  strict?: boolean;
 }
 
 export function registerValidate(program: Command): void {
@@ -35,6 +41,7 @@ export function registerValidate(program: Command): void {
     .argument('[config...]', 'image config files (.json, .yaml, .yml)')
     .option('--json', 'print findings as JSON on stdout: [{file, valid, findings: [{file, path, line, column, severity, message, hint}]}]')
     .option('--base-dir <dir>', "resolve relative paths against DIR instead of each config file's directory")
+    .option('--strict', 'treat warnings as errors (exit 1): also reject what upstream accepts but Kiln warns about')
     .addOption(new Option('--input <file>', "upstream imageconfigvalidator's spelling of a config argument").hideHelp())
     .addOption(new Option('--dir <dir>', "upstream imageconfigvalidator's spelling of --base-dir").hideHelp())
     .addHelpText('after', HELP)
@@ -54,7 +61,7 @@ export async function runValidate(configs: string[], opts: Options): Promise<num
   const unreadable: { file: string; message: string }[] = [];
   for (const file of configs) {
     try {
-      results.push(validateConfigFile(file, opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}));
+      results.push(validateConfigFile(file, { ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}), ...(opts.strict ? { strict: true } : {}) }));
     } catch (e) {
       if (!(e instanceof KilnError)) throw e;
       unreadable.push({ file, message: e.message });
@@ -71,7 +78,8 @@ export async function runValidate(configs: string[], opts: Options): Promise<num
       for (const f of r.findings) process.stderr.write(formatFinding(f) + '\n');
       const errors = r.findings.filter((f) => f.severity === 'error').length;
       const warnings = r.findings.length - errors;
-      const extra = warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : '';
+      const refused = r.blocking.length;
+      const extra = warnings ? ` (${warnings} warning${warnings === 1 ? '' : 's'}${refused ? `; kiln build refuses ${refused === warnings ? 'them' : `${refused} of them`}` : ''})` : '';
       if (r.valid) process.stdout.write(`${displayPath(r.file)}: valid${extra}\n`);
       else process.stderr.write(`${displayPath(r.file)}: invalid, ${errors} error${errors === 1 ? '' : 's'}${extra}\n`);
     }

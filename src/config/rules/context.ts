@@ -13,14 +13,28 @@ export interface ScPackages {
   names: Set<string>;
 }
 
+export type FileKind = 'file' | 'directory' | 'other' | 'missing';
+
 export interface RuleContext {
   config: Config;
   file: string;
   baseDir: string;
+  /**
+   * A finding. `error` (the default): upstream's validator rejects this too, or a Kiln extension
+   * is used wrongly, or a deliberate difference (docs/config.md). `warning`: advice only.
+   */
   report(at: readonly Segment[], message: string, hint?: string, severity?: Severity): void;
+  /**
+   * A rule of Kiln's own that upstream's validator does not have: a warning (upstream accepts the
+   * config) that `kiln build` refuses, because Kiln cannot build what it asks for or would
+   * misbuild it (e.g. a layout that will not boot). `--strict` makes it an error.
+   */
+  kiln(at: readonly Segment[], message: string, hint?: string): void;
   /** Absolute path of a config-relative path. */
   resolve(path: string): string;
   exists(path: string): boolean;
+  /** What a config-relative path is on disk (following symbolic links). */
+  kind(path: string): FileKind;
   packages(scIndex: number): ScPackages;
   rules(sc: SystemConfig): PackageRules;
 }

@@ -3,7 +3,7 @@
  * naming the key and the distribution: accepting and ignoring them would build a different image
  * than the config describes. KernelCommandLine.EnableFIPS is checked with the FIPS package rule.
  */
-import { distroFor } from '../../distro/catalog/index.js';
+import { DEFAULT_DISTRO, distroFor } from '../../distro/catalog/index.js';
 import type { SystemConfig } from '../model.js';
 import type { RuleContext } from './context.js';
 
@@ -14,7 +14,8 @@ export function checkDistroKeys(ctx: RuleContext): void {
       if (key.includes('.')) continue;
       const value = sc[key as keyof SystemConfig];
       if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) continue;
-      ctx.report(['SystemConfigs', i, key], `${key} cannot be applied on ${decl.prettyName}: ${reason}`, `remove ${key}, or build another distribution with "Distro"`);
+      // on upstream's own distribution (no Distro) upstream accepts the key: a warning kiln build refuses
+      (decl.name === DEFAULT_DISTRO ? ctx.kiln : ctx.report)(['SystemConfigs', i, key], `${key} cannot be applied on ${decl.prettyName}: ${reason}`, `remove ${key}, or build another distribution with "Distro"`);
     }
   });
 }

@@ -1,6 +1,7 @@
 /** The semantic rules, in the order their findings are most useful to read. */
 import { checkAccounts } from './accounts.js';
 import type { Rule } from './context.js';
+import { checkArtifacts } from './artifacts.js';
 import { checkDisks } from './disks.js';
 import { checkDistroKeys } from './distro-keys.js';
 import { checkFiles } from './files.js';
@@ -8,5 +9,5 @@ import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
 import { checkSystemConfigs } from './system.js';
 
-export const RULES: readonly Rule[] = [checkDisks, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys];
-export type { RuleContext } from './context.js';
+export const RULES: readonly Rule[] = [checkDisks, checkArtifacts, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys];
+export type { FileKind, RuleContext } from './context.js';

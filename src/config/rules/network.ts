@@ -1,4 +1,8 @@
-/** Networks, package repositories and the Distro extension. */
+/**
+ * Networks, package repositories and the Distro extension. Upstream's rules (Network.IsValid,
+ * PackageRepo.IsValid, unique repo names) are errors; Kiln's stricter forms (a contiguous netmask,
+ * an interface name, an http/ftp/file URL) are warnings `kiln build` refuses.
+ */
 import { isIP } from 'node:net';
 import { findDistro, findRelease, releaseSpellings } from '../../distro/catalog/index.js';
 import type { SystemConfig } from '../model.js';
@@ -23,24 +27,51 @@ function checkDistro(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   }
 }
 
+/** Go's net.ParseIP: an IPv4 or IPv6 address without a zone. */
+const isIpAddress = (v: string) => isIP(v) !== 0 && !v.includes('%');
+
 function checkNetworks(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   (sc.Networks ?? []).forEach((n, i) => {
     const here: Segment[] = [...at, 'Networks', i];
-    for (const key of ['Ip', 'GateWay'] as const) {
+    // upstream: an address may be empty only for DHCP (or an unset BootProto); otherwise it must parse
+    const proto: string = n.BootProto ?? '';
+    const mayBeEmpty = proto === '' || proto === 'dhcp';
+    for (const key of ['Ip', 'NetMask', 'GateWay'] as const) {
       const v = n[key];
-      if (v !== undefined && v !== '' && isIP(v) === 0) ctx.report([...here, key], `"${v}" is not an IP address`, 'use an IPv4 or IPv6 address, e.g. 192.168.1.10');
+      if (v === undefined) {
+        if (!mayBeEmpty) ctx.report([...here, key], `a "${proto}" network needs ${key === 'Ip' ? 'an Ip' : `a ${key}`}`, `add "${key}", or use "BootProto": "dhcp"`);
+      } else if (!isIpAddress(v)) {
+        ctx.report([...here, key], `"${v}" is not an IP address`, key === 'NetMask' ? 'use a dotted mask such as 255.255.255.0' : 'use an IPv4 or IPv6 address, e.g. 192.168.1.10');
+      } else if (key === 'NetMask' && !isNetmask(v)) {
+        ctx.kiln([...here, key], `"${v}" is not a netmask (its bits are not contiguous)`, 'use a dotted mask such as 255.255.255.0');
+      }
     }
     (n.NameServers ?? []).forEach((v, k) => {
-      if (isIP(v) === 0) ctx.report([...here, 'NameServers', k], `"${v}" is not an IP address`, 'name servers are given by address');
+      if (v === '' ? !mayBeEmpty : !isIpAddress(v)) ctx.report([...here, 'NameServers', k], `"${v}" is not an IP address`, 'name servers are given by address');
     });
-    if (n.NetMask !== undefined && n.NetMask !== '' && !isNetmask(n.NetMask)) {
-      ctx.report([...here, 'NetMask'], `"${n.NetMask}" is not a netmask`, 'use a dotted mask such as 255.255.255.0');
-    }
-    if (n.BootProto === 'static' && !n.Ip) ctx.report([...here, 'Ip'], 'a static network needs an Ip', 'add "Ip", or use "BootProto": "dhcp"');
-    if (n.Device !== undefined && !/^[A-Za-z0-9_.:-]{1,15}$/.test(n.Device)) {
-      ctx.report([...here, 'Device'], `"${n.Device}" is not a valid interface name`, 'interface names have 1-15 characters without spaces or "/"');
+    if (n.Device === undefined) {
+      ctx.report(here, 'a network needs a Device', 'name the interface, e.g. "Device": "eth0"');
+    } else if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(n.Device)) {
+      ctx.kiln([...here, 'Device'], `"${n.Device}" is not a valid interface name`, 'interface names have 1-15 characters without spaces or "/"');
     }
   });
+}
+
+/**
+ * Go's url.ParseRequestURI, as upstream checks BaseUrl: an absolute URI (scheme:...) or an
+ * absolute path; no control characters; a host without characters a host cannot have; % escapes
+ * well formed.
+ */
+export function isRequestUri(u: string): boolean {
+  if (u === '' || /[\x00-\x1f\x7f]/.test(u) || /%(?![0-9a-fA-F]{2})/.test(u)) return false;
+  if (u.startsWith('/')) return true;
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:(.*)$/s.exec(u);
+  if (!m) return false;
+  const rest = m[1]!;
+  if (!rest.startsWith('//')) return true;
+  const authority = rest.slice(2).split(/[/?#]/, 1)[0]!;
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  return /^[A-Za-z0-9!$&'()*+,;=:[\]<>"\-_.~%]*$/.test(host);
 }
 
 function isNetmask(mask: string): boolean {
@@ -49,15 +80,29 @@ function isNetmask(mask: string): boolean {
   return /^1*0*$/.test(bits);
 }
 
+/** Upstream's default GPGKeys (PackageRepo): a repo with other keys brings custom keys. */
+const DEFAULT_GPG_KEYS = 'file:///etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY file:///etc/pki/rpm-gpg/MICROSOFT-METADATA-GPG-KEY';
+
 function checkRepos(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   const family = ctx.rules(sc).family;
   const names = new Set<string>();
   (sc.PackageRepos ?? []).forEach((r, i) => {
     const here: Segment[] = [...at, 'PackageRepos', i];
-    if (names.has(r.Name)) ctx.report([...here, 'Name'], `repository name "${r.Name}" is used twice`, 'give each repository a unique Name');
+    if (r.Name.trim() === '') ctx.report([...here, 'Name'], 'a repository Name must not be blank', 'name the repository');
+    else if (names.has(r.Name)) ctx.report([...here, 'Name'], `repository name "${r.Name}" is used twice`, 'give each repository a unique Name');
     names.add(r.Name);
-    if (!/^(https?|file|ftp):\/\/\S+$/.test(r.BaseUrl)) {
+    if (r.BaseUrl.trim() === '' || !isRequestUri(r.BaseUrl)) {
       ctx.report([...here, 'BaseUrl'], `"${r.BaseUrl}" is not a repository URL`, 'use an http(s)://, ftp:// or file:// URL');
+    } else if (!/^(https?|file|ftp):\/\/\S+$/.test(r.BaseUrl)) {
+      ctx.kiln([...here, 'BaseUrl'], `"${r.BaseUrl}" is not an http(s)://, ftp:// or file:// URL`, 'Kiln fetches packages from http(s), ftp and file URLs');
+    }
+    // upstream: custom keys with GPGCheck on work only for repos installed into the image
+    if (family === 'rpm' && r.GPGCheck !== false && r.GPGKeys !== undefined && r.GPGKeys !== DEFAULT_GPG_KEYS) {
+      if (!r.Install) {
+        ctx.report([...here, 'GPGKeys'], 'custom GPG keys are only supported for repositories that are installed ("Install": true)', 'ISO installers cannot use custom keys: set "Install": true and provision the keys with AdditionalFiles, or remove GPGKeys');
+      } else {
+        ctx.report([...here, 'GPGKeys'], 'with custom GPG keys the repository file is not usable in an ISO installer', 'provision the keys with AdditionalFiles', 'warning');
+      }
     }
     if (family === 'debian' && r.Suite === undefined) {
       ctx.report([...here], 'a Debian repository needs a Suite', 'add "Suite": "bookworm" (and optionally "Components": ["main"])');

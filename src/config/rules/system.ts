@@ -1,7 +1,10 @@
 /**
  * SystemConfig-level rules: default selection, host name, packages present, kernel options,
- * partition settings against the disk layout, boot type against partition flags, kickstart.
+ * partition settings against the disk layout, boot type against partition flags, kickstart,
+ * encryption. Upstream's rules (SystemConfig.IsValid, Config.IsValid, the validator's kickstart
+ * check) are errors; Kiln's own are warnings `kiln build` refuses (ctx.kiln).
  */
+import { isIP } from 'node:net';
 import type { Partition, SystemConfig } from '../model.js';
 import type { Segment } from '../findings.js';
 import { didYouMean } from '../suggest.js';
@@ -15,15 +18,17 @@ export function checkSystemConfigs(ctx: RuleContext): void {
   }
   const names = new Set<string>();
   scs.forEach((sc, i) => {
-    if (names.has(sc.Name)) ctx.report(['SystemConfigs', i, 'Name'], `SystemConfig name "${sc.Name}" is used twice`, 'give each SystemConfig a unique Name');
+    if (names.has(sc.Name)) ctx.kiln(['SystemConfigs', i, 'Name'], `SystemConfig name "${sc.Name}" is used twice`, 'give each SystemConfig a unique Name (kiln build --system-config picks one by name)');
     names.add(sc.Name);
     checkSystemConfig(ctx, sc, ['SystemConfigs', i]);
   });
 }
 
 function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
-  if (sc.Hostname !== undefined && sc.Hostname !== '' && !isHostname(sc.Hostname)) {
-    ctx.report([...at, 'Hostname'], `"${sc.Hostname}" is not a valid host name`, 'use letters, digits and "-" in dot-separated labels of 1-63 characters (no "_")');
+  if (sc.Hostname !== undefined && !isUpstreamHostname(sc.Hostname)) {
+    ctx.report([...at, 'Hostname'], `"${sc.Hostname}" is not a valid host name`, 'use letters, digits and "-" in dot-separated labels of 1-63 characters (no "_", not an IP address)');
+  } else if (sc.Hostname !== undefined && !isHostname(sc.Hostname)) {
+    ctx.kiln([...at, 'Hostname'], `"${sc.Hostname}" is not an RFC 1123 host name (a label ends with "-", or the name ends with "." or is too long)`, 'labels start and end with a letter or digit; no trailing dot');
   }
   if ((sc.PackageLists ?? []).length === 0 && (sc.Packages ?? []).length === 0) {
     ctx.report(at, 'no packages: the SystemConfig has neither PackageLists nor Packages', 'add "PackageLists": ["packagelists/....json"] or "Packages": [...]');
@@ -31,6 +36,7 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): v
   checkKernelOptions(ctx, sc, at);
   checkPartitionSettings(ctx, sc, at);
   checkBoot(ctx, sc, at);
+  checkEncryption(ctx, sc, at);
   if (sc.KernelCommandLine?.ExtraCommandLine?.includes('`')) {
     ctx.report([...at, 'KernelCommandLine', 'ExtraCommandLine'], 'the "`" character is reserved and may not be used', 'remove the backtick(s)');
   }
@@ -41,9 +47,6 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): v
   if ((sc.PreInstallScripts ?? []).length > 0 && !sc.IsKickStartBoot) {
     ctx.report([...at, 'PreInstallScripts'], 'PreInstallScripts run only for kickstart installations; they are ignored here', 'set "IsKickStartBoot": true, or use PostInstallScripts', 'warning');
   }
-  if (sc.Encryption?.Enable && (sc.PartitionSettings ?? []).length > 0 && !(sc.PartitionSettings ?? []).some((s) => s.MountPoint === '/')) {
-    ctx.report([...at, 'Encryption', 'Enable'], 'Encryption needs a partition mounted at "/"', 'add a PartitionSetting with "MountPoint": "/"');
-  }
 }
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
@@ -52,13 +55,50 @@ export function isHostname(name: string): boolean {
   return name.split('.').every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l));
 }
 
+/**
+ * Upstream's host-name rule: govalidator.IsDNSName (labels of up to 63 letters, digits, "_" and
+ * "-" not starting with "-", an optional trailing "." or "_", not an IP address, at most 255
+ * characters without the dots) and no "_" anywhere.
+ */
+export function isUpstreamHostname(name: string): boolean {
+  if (name.includes('_') || name === '' || name.replace(/\./g, '').length > 255 || isIP(name) !== 0) return false;
+  return /^([a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$/.test(name);
+}
+
+/**
+ * Encryption (upstream's checkDeviceMapperFlags and SystemConfig.IsValid): a root partition, with
+ * the "dmroot" flag. Kiln does not encrypt partitions, so the build refuses Encryption.Enable.
+ */
+function checkEncryption(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
+  const settings = sc.PartitionSettings ?? [];
+  const byId = new Map(allPartitions(ctx.config).map((x) => [x.p.ID, x.p] as const));
+  const dmroots = settings.filter((s) => byId.get(s.ID)?.Flags?.includes('dmroot'));
+  if (dmroots.length > 1) {
+    ctx.report([...at, 'PartitionSettings'], `partitions "${dmroots[0]!.ID}" and "${dmroots[1]!.ID}" both have the "dmroot" flag`, 'keep the "dmroot" flag on the root partition only');
+  }
+  if (!sc.Encryption?.Enable) return;
+  ctx.kiln([...at, 'Encryption', 'Enable'], 'Kiln does not encrypt the root partition', 'remove Encryption, or encrypt the disk after installation');
+  if ((ctx.config.Disks ?? []).length === 0) return; // upstream: only valid for ISO installers (a warning there)
+  const root = settings.find((s) => s.MountPoint === '/');
+  if (!root) {
+    if (settings.length > 0) ctx.report([...at, 'Encryption', 'Enable'], 'Encryption needs a partition mounted at "/"', 'add a PartitionSetting with "MountPoint": "/"');
+    return;
+  }
+  const part = byId.get(root.ID);
+  if (part && !part.Flags?.includes('dmroot')) {
+    ctx.report([...at, 'Encryption', 'Enable'], `Encryption needs the "dmroot" flag on the root partition "${part.ID}"`, `add "dmroot" to the Flags of partition "${part.ID}"`);
+  }
+}
+
 function checkKernelOptions(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   const opts = sc.KernelOptions ?? {};
   const rules = ctx.rules(sc);
-  const needsKernel = (sc.PartitionSettings ?? []).length > 0 || (hasPartitions(ctx.config) && !sc.IsKickStartBoot);
+  // upstream requires it when there are PartitionSettings; Kiln also for any disk image
+  const upstreamNeedsKernel = (sc.PartitionSettings ?? []).length > 0;
+  const needsKernel = upstreamNeedsKernel || (hasPartitions(ctx.config) && !sc.IsKickStartBoot);
   if (needsKernel && opts['default'] === undefined) {
     const typo = Object.keys(opts).find((k) => !k.startsWith('_') && didYouMean(k, ['default']));
-    ctx.report(
+    (upstreamNeedsKernel ? ctx.report : ctx.kiln)(
       [...at, 'KernelOptions'],
       'a disk image needs a default kernel: KernelOptions has no "default" key',
       typo ? `rename "${typo}" to "default"` : `add "KernelOptions": {"default": "${rules.defaultKernel}"} (kernels never go in package lists)`,
@@ -86,30 +126,31 @@ function checkPartitionSettings(ctx: RuleContext, sc: SystemConfig, at: Segment[
       const known = [...partitions.keys()];
       ctx.report([...here, 'ID'], `no partition has ID "${s.ID}"`, didYouMean(s.ID, known) ?? (known.length ? `partition IDs: ${known.join(', ')}` : 'define the partition in Disks[].Partitions'));
     }
-    if (ids.has(s.ID)) ctx.report([...here, 'ID'], `partition "${s.ID}" has two PartitionSettings`, 'merge them into one entry');
+    if (ids.has(s.ID)) ctx.kiln([...here, 'ID'], `partition "${s.ID}" has two PartitionSettings`, 'merge them into one entry');
     ids.add(s.ID);
     const mp = s.MountPoint ?? '';
     if (mp !== '') {
-      if (!mp.startsWith('/')) ctx.report([...here, 'MountPoint'], `mount point "${mp}" is not absolute`, `use "/${mp}"`);
+      if (!mp.startsWith('/')) ctx.kiln([...here, 'MountPoint'], `mount point "${mp}" is not absolute`, `use "/${mp}"`);
       if (mounted.has(mp)) ctx.report([...here, 'MountPoint'], `mount point "${mp}" is used twice`, 'mount each path from one partition only');
       mounted.set(mp, i);
-      if (part?.p.FsType === 'linux-swap') ctx.report([...here, 'MountPoint'], 'a swap partition is not mounted', 'use "MountPoint": ""');
+      if (part?.p.FsType === 'linux-swap') ctx.kiln([...here, 'MountPoint'], 'a swap partition is not mounted', 'use "MountPoint": ""');
     }
     if (s.MountIdentifier === 'partlabel' && part) checkPartlabel(ctx, part.p, part.disk.PartitionTableType, [...here, 'MountIdentifier']);
     if (s.RdiffBaseImage !== undefined && s.OverlayBaseImage !== undefined) {
-      ctx.report([...here, 'OverlayBaseImage'], 'RdiffBaseImage and OverlayBaseImage are alternatives', 'choose one diff algorithm');
+      ctx.kiln([...here, 'OverlayBaseImage'], 'RdiffBaseImage and OverlayBaseImage are alternatives', 'choose one diff algorithm');
     }
   });
   const isDiskImage = hasPartitions(ctx.config) && !sc.IsKickStartBoot;
   if (isDiskImage && settings.length === 0) {
-    ctx.report(at, 'the disk has Partitions but this SystemConfig has no PartitionSettings, so nothing is mounted at "/"', 'add "PartitionSettings" with one entry "MountPoint": "/"');
+    ctx.kiln(at, 'the disk has Partitions but this SystemConfig has no PartitionSettings, so nothing is mounted at "/"', 'add "PartitionSettings" with one entry "MountPoint": "/"');
   } else if (settings.length > 0 && !mounted.has('/')) {
-    ctx.report([...at, 'PartitionSettings'], 'no partition is mounted at "/"', 'set "MountPoint": "/" on the root partition\'s setting');
+    ctx.kiln([...at, 'PartitionSettings'], 'no partition is mounted at "/"', 'set "MountPoint": "/" on the root partition\'s setting');
   }
 }
 
+/** Upstream's checkInvalidMountIdentifiers: PARTLABEL needs a GPT disk (not MBR, not an unset table type) and a partition Name. */
 function checkPartlabel(ctx: RuleContext, p: Partition, table: string | undefined, at: Segment[]): void {
-  if (table === 'mbr') ctx.report(at, '"partlabel" needs a GPT disk; MBR partitions have no labels', 'use "partuuid" or "uuid", or a GPT disk');
+  if (table !== 'gpt') ctx.report(at, `"partlabel" needs a GPT disk; ${table === 'mbr' ? 'MBR partitions have no labels' : 'the disk has no "PartitionTableType": "gpt"'}`, 'use "partuuid" or "uuid", or a GPT disk');
   if (!p.Name) ctx.report(at, `"partlabel" needs a Name on partition "${p.ID}"`, `add "Name": "${p.ID}" to the partition`);
 }
 
@@ -118,18 +159,18 @@ function checkBoot(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   const boot = sc.BootType ?? '';
   for (const { p, at: pat } of allPartitions(ctx.config)) {
     if (p.Flags?.includes('esp') && boot !== 'efi') {
-      ctx.report([...pat, 'Flags'], `an "esp" partition needs "BootType": "efi" (SystemConfig "${sc.Name}" has ${boot ? `"${boot}"` : 'none'})`, 'set "BootType": "efi" on the SystemConfig, or use a "grub"/"bios_grub" flag for legacy boot');
+      ctx.kiln([...pat, 'Flags'], `an "esp" partition needs "BootType": "efi" (SystemConfig "${sc.Name}" has ${boot ? `"${boot}"` : 'none'})`, 'set "BootType": "efi" on the SystemConfig, or use a "grub"/"bios_grub" flag for legacy boot');
     }
   }
   const parts = allPartitions(ctx.config);
   if (boot === 'efi' && !parts.some(({ p }) => p.Flags?.includes('esp'))) {
-    ctx.report([...at, 'BootType'], 'EFI boot needs an EFI system partition: no partition has the "esp" flag', 'add a FAT32 partition with "Flags": ["esp", "boot"]');
+    ctx.kiln([...at, 'BootType'], 'EFI boot needs an EFI system partition: no partition has the "esp" flag', 'add a FAT32 partition with "Flags": ["esp", "boot"]');
   }
   if (boot === 'legacy') {
     for (const [di, disk] of (ctx.config.Disks ?? []).entries()) {
       if (disk.PartitionTableType !== 'gpt' || !(disk.Partitions ?? []).length) continue;
       if (!(disk.Partitions ?? []).some((p) => p.Flags?.some((f) => f === 'bios_grub' || f === 'grub'))) {
-        ctx.report(['Disks', di, 'Partitions'], 'legacy (BIOS) boot on a GPT disk needs a partition with the "bios_grub" (or "grub") flag', 'add a small partition (1-8 MiB) with "Flags": ["bios_grub"]');
+        ctx.kiln(['Disks', di, 'Partitions'], 'legacy (BIOS) boot on a GPT disk needs a partition with the "bios_grub" (or "grub") flag', 'add a small partition (1-8 MiB) with "Flags": ["bios_grub"]');
       }
     }
   }

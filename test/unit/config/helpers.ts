@@ -27,6 +27,6 @@ export function asRpm(c: Json): Json {
   delete sc.Distro;
   sc.KernelOptions = { default: 'kernel' };
   sc.PackageLists = ['packagelists/rpm.json'];
-  sc.PackageRepos = [{ Name: 'local', BaseUrl: 'file:///repo', GPGKeys: 'file:///etc/pki/key' }];
+  sc.PackageRepos = [{ Name: 'local', BaseUrl: 'file:///repo' }];
   return c;
 }
