@@ -148,8 +148,9 @@ function yamlDepth(text: string): Position | undefined {
         else if (c === quote) quote = '';
       } else if (c === '"' || c === "'") quote = c;
       else if (c === '#' && (i === 0 || content[i - 1] === ' ')) break;
-      else if (c === '[' || c === '{') flow++;
-      else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      else if (c === '[' || c === '{') {
+        if (depth + ++flow > MAX_NESTING_DEPTH) return { line: n + 1, column: indent + i + 1 };
+      } else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
     }
     if (depth + flow > MAX_NESTING_DEPTH) return { line: n + 1, column: indent + 1 };
     if (flow === 0 && /(^|[:\s-])[|>][0-9+-]*\s*(#.*)?$/.test(content)) blockScalarIndent = indent;
