@@ -30,6 +30,7 @@ import { flushFilesystem, mountTree, type MountSpec } from '../chroot/mounts.js'
 import { installBootloader } from '../boot/index.js';
 import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
+import { baseImagesFromConfig } from '../roast/request.js';
 import { applySystemConfig, renderFstab, runScripts } from '../system/index.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
@@ -71,7 +72,9 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
   // fail on impossible artifacts now, not after the install; and never leave a previous build's
   // file under a name this build is about to write (a failed build must not look like a success)
-  const planned = options.skipArtifacts ? [] : planArtifacts({ input, artifacts: plan.artifacts });
+  // the same base images `kiln validate` plans diff/rdiff artifacts with (PartitionSettings of the default SystemConfig)
+  const baseImages = baseImagesFromConfig(loaded.config);
+  const planned = options.skipArtifacts ? [] : planArtifacts({ input, artifacts: plan.artifacts, baseImages });
   for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
 
   return await withScope(`build ${loaded.name}`, async (scope) => {
@@ -83,7 +86,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
       ? []
       : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
           // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
-          roast({ input: result.roastInput, artifacts: plan.artifacts, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
+          roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
         );
     const manifest = join(plan.imageDir, 'manifest.json');
     await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));

@@ -10,6 +10,10 @@ import type { Segment } from '../findings.js';
 import { MAX_DISK_MIB, MAX_GPT_PARTITIONS, MAX_MBR_DISK_MIB, MAX_MBR_PARTITIONS } from '../limits.js';
 import { allPartitions, type RuleContext } from './context.js';
 
+export function hasControlCharacter(s: string): boolean {
+  return [...s].some((c) => c.codePointAt(0)! < 0x20 || c.codePointAt(0) === 0x7f);
+}
+
 /** GPT names are 36 UTF-16 code units including the terminating NUL (upstream's nameCheck). */
 const GPT_NAME_MAX = 35;
 
@@ -97,11 +101,11 @@ function checkPartition(ctx: RuleContext, disk: Disk, p: Partition, at: Segment[
     ctx.report([...at, 'TypeUUID'], 'set either Type or TypeUUID, not both', 'keep the friendly "Type" name, or the explicit "TypeUUID"');
   }
   if (p.Name !== undefined) {
-    if (/[^\x00-\x7f]/.test(p.Name)) {
+    if ([...p.Name].some((c) => c.codePointAt(0)! > 0x7f)) {
       ctx.report([...at, 'Name'], `partition name "${p.Name}" contains a non-ASCII character`, 'use ASCII');
     } else if (p.Name.length > GPT_NAME_MAX) {
       ctx.report([...at, 'Name'], `partition name is ${p.Name.length} characters; a GPT name holds at most ${GPT_NAME_MAX}`, 'shorten the name');
-    } else if (/[\x00-\x1f\x7f]/.test(p.Name)) {
+    } else if (hasControlCharacter(p.Name)) {
       ctx.kiln([...at, 'Name'], `partition name ${JSON.stringify(p.Name)} contains a control character`, 'use printable ASCII');
     }
   }

@@ -8,6 +8,7 @@ import { findDistro, findRelease, releaseSpellings } from '../../distro/catalog/
 import type { SystemConfig } from '../model.js';
 import type { Segment } from '../findings.js';
 import type { RuleContext } from './context.js';
+import { hasControlCharacter } from './disks.js';
 
 export function checkNetworkAndRepos(ctx: RuleContext): void {
   ctx.config.SystemConfigs.forEach((sc, i) => {
@@ -63,7 +64,7 @@ function checkNetworks(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void 
  * well formed.
  */
 export function isRequestUri(u: string): boolean {
-  if (u === '' || /[\x00-\x1f\x7f]/.test(u) || /%(?![0-9a-fA-F]{2})/.test(u)) return false;
+  if (u === '' || hasControlCharacter(u) || /%(?![0-9a-fA-F]{2})/.test(u)) return false;
   if (u.startsWith('/')) return true;
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:(.*)$/s.exec(u);
   if (!m) return false;

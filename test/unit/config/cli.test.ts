@@ -2,7 +2,7 @@
  * `kiln validate` and `kiln schema` through the real CLI entry (main()): exit codes, messages that
  * name file, path and line, and never a stack trace for a user's mistake.
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,11 +134,51 @@ describe('kiln validate', () => {
     expect(r.err).toMatch(/bad\.yaml:\d+:\d+: error: YAML syntax error/);
   });
 
+  it('a warning (upstream accepts the config) exits 0; --strict makes it an error (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-strict-'));
+    try {
+      const c = JSON.parse(readFileSync(BASE_FILE, 'utf8'));
+      c.SystemConfigs[0].Hostnme = 'typo';
+      const file = join(dir, 'typo.json');
+      writeFileSync(file, JSON.stringify(c, null, 2));
+      const lax = await kiln('validate', '--base-dir', BASE_DIR, file);
+      expect(lax.code).toBe(0);
+      expect(lax.out).toMatch(/typo\.json: valid \(1 warning; kiln build refuses them\)/);
+      expect(lax.err).toMatch(/typo\.json:\d+:\d+: warning: SystemConfigs\[0\]\.Hostnme: unknown field "Hostnme": did you mean "Hostname"\?/);
+      const strict = await kiln('validate', '--strict', '--base-dir', BASE_DIR, file);
+      expect(strict.code).toBe(1);
+      expect(strict.err).toMatch(/error: SystemConfigs\[0\]\.Hostnme: unknown field "Hostnme"/);
+      const json = JSON.parse((await kiln('validate', '--json', '--base-dir', BASE_DIR, file)).out);
+      expect(Object.keys(json[0].findings[0]).sort()).toEqual(['column', 'file', 'hint', 'line', 'message', 'path', 'severity']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kiln build refuses a config with an unknown key before building anything (exit 1, the finding printed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-build-refuses-'));
+    try {
+      const c = JSON.parse(readFileSync(BASE_FILE, 'utf8'));
+      c.Disks[0].Partitions[1].Grwo = true;
+      const file = join(dir, 'typo.json');
+      writeFileSync(file, JSON.stringify(c, null, 2));
+      const r = await kiln('build', '--base-dir', BASE_DIR, '--out', join(dir, 'out'), file);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/error: kiln build refuses .*typo\.json: 1 warning/);
+      expect(r.err).toMatch(/warning: Disks\[0\]\.Partitions\[1\]\.Grwo: unknown field "Grwo": did you mean "Grow"\?/);
+      expect(existsSync(join(dir, 'out'))).toBe(false);
+      expect(r.err).not.toMatch(STACK);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--help documents options and exit codes', async () => {
     const r = await kiln('validate', '--help');
     expect(r.code).toBe(0);
     expect(r.out).toContain('--base-dir <dir>');
     expect(r.out).toContain('--json');
+    expect(r.out).toContain('--strict');
     expect(r.out).toMatch(/Exit codes \(validate\):[\s\S]*0 {2}every config is valid[\s\S]*1 {2}at least one config is invalid[\s\S]*2 {2}usage error/);
   });
 });
