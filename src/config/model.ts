@@ -1,6 +1,10 @@
 /**
  * The typed image-config model (Azure Linux image-config format + Kiln extensions).
- * Field names are the format's own (PascalCase), so a config file reads 1:1 onto these types.
+ * Field names are the format's own (PascalCase). The model is canonical: a document is decoded
+ * the way upstream's Go parser reads it (config/decode.ts), so whatever the spelling of its keys
+ * ("hostname", "HostName"), a field is here under its canonical name, and null values and "" for
+ * optional strings are absent. The types are what `kiln build` supports (a config asking for more
+ * is refused before the build sees it).
  * After `loadConfig`, every path field is absolute (resolved against the config file's directory
  * or --base-dir) and defaults documented in the spec are NOT filled in: use the accessors in
  * config/defaults.ts so "absent" and "false" stay distinguishable for the validator.
