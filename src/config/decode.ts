@@ -86,11 +86,18 @@ function zeroValue(s: SchemaNode | undefined): unknown {
   }
 }
 
+/** Sets an own property even for keys such as "__proto__" (a map key in a document is data, never a prototype). */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+const hasOwn = (obj: object, key: string) => Object.prototype.hasOwnProperty.call(obj, key);
+
 /** Later values win; objects merge field by field (Go decodes a repeated struct or map into the same value). */
 function merge(earlier: unknown, later: unknown): unknown {
   if (!isPlainObject(earlier) || !isPlainObject(later)) return later;
-  const out: Record<string, unknown> = { ...earlier };
-  for (const [k, v] of Object.entries(later)) out[k] = k in out ? merge(out[k], v) : v;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(earlier)) setOwn(out, k, v);
+  for (const [k, v] of Object.entries(later)) setOwn(out, k, hasOwn(out, k) ? merge(out[k], v) : v);
   return out;
 }
 
@@ -132,10 +139,10 @@ export function decode(root: RawNode, schema: SchemaNode, file: string, opts: De
       // Go: a null map value stores the zero value of the element type
       const v = e.value.kind === 'scalar' && e.value.value === null ? zeroValue(s) : value(e.value, s, here, e.keyAt);
       if (e.value.kind === 'scalar' && e.value.value === null) positions.set(keyOf(here), { value: e.value.at, key: e.keyAt });
-      if (Object.prototype.hasOwnProperty.call(out, e.key)) {
+      if (hasOwn(out, e.key)) {
         warn(here, e.keyAt, `key "${e.key}" appears more than once in the same object`, `the values are merged and the last one wins, as upstream's parser does; keep one (${buildRefuses})`);
-        out[e.key] = merge(out[e.key], v);
-      } else out[e.key] = v;
+        setOwn(out, e.key, merge(out[e.key], v));
+      } else setOwn(out, e.key, v);
     }
     return out;
   };
@@ -151,7 +158,7 @@ export function decode(root: RawNode, schema: SchemaNode, file: string, opts: De
     const seen = new Map<string, string>();
     for (const e of node.entries) {
       if (e.key.startsWith('_')) continue; // a comment
-      const field = Object.prototype.hasOwnProperty.call(props, e.key) ? e.key : lower.get(e.key.toLowerCase());
+      const field = hasOwn(props, e.key) ? e.key : lower.get(e.key.toLowerCase());
       if (field === undefined) {
         const dym = didYouMean(e.key, names);
         warn(
@@ -174,18 +181,18 @@ export function decode(root: RawNode, schema: SchemaNode, file: string, opts: De
       }
       seen.set(field, e.key);
       if (e.value.kind === 'scalar' && e.value.value === null) {
-        if (!(field in out)) positions.set(keyOf(here), { value: e.value.at, key: e.keyAt });
+        if (!hasOwn(out, field)) positions.set(keyOf(here), { value: e.value.at, key: e.keyAt });
         continue; // Go: null leaves the field as it was
       }
       const v = value(e.value, props[field], here, e.keyAt);
-      out[field] = field in out ? merge(out[field], v) : v;
+      out[field] = hasOwn(out, field) ? merge(out[field], v) : v;
     }
     const required = new Set(s.required ?? []);
     for (const [k, v] of Object.entries(out)) {
       if (v === '' && !required.has(k) && !opts.keepEmpty?.has(props[k]!)) delete out[k];
     }
     for (const k of required) {
-      if (!(k in out) && opts.zeroFill?.has(props[k]!)) out[k] = zeroValue(props[k]);
+      if (!hasOwn(out, k) && opts.zeroFill?.has(props[k]!)) out[k] = zeroValue(props[k]);
     }
     return out;
   };

@@ -66,7 +66,8 @@ export function plain(node: RawNode): unknown {
       return node.items.map(plain);
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const e of node.entries) out[e.key] = plain(e.value);
+      // defineProperty: a "__proto__" key is data, never the object's prototype
+      for (const e of node.entries) Object.defineProperty(out, e.key, { value: plain(e.value), enumerable: true, writable: true, configurable: true });
       return out;
     }
   }

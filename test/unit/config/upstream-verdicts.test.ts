@@ -106,6 +106,19 @@ describe('null and "" mean "not set"', () => {
   });
 });
 
+describe('map keys are data', () => {
+  it('a "__proto__" key in AdditionalFiles or KernelOptions is an ordinary key, never a prototype', () => {
+    const text = '{"SystemConfigs": [{"Name": "a", "Packages": ["bash"], "KernelOptions": {"__proto__": "kernel"}, "AdditionalFiles": {"__proto__": "/etc/x"}}]}';
+    const r = validateConfigText(text, BASE_FILE);
+    const sc = r.config!.SystemConfigs[0]!;
+    expect(Object.keys(sc.KernelOptions!)).toEqual(['__proto__']);
+    expect(Object.keys(sc.AdditionalFiles!)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(sc.AdditionalFiles)).toBe(Object.prototype);
+    expect(r.findings.map((f) => f.path)).toContain('SystemConfigs[0].AdditionalFiles.__proto__');
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+  });
+});
+
 describe('spellings upstream reads as the same value', () => {
   it('"bios-grub" (legacy) is the bios_grub flag; NameServer (Go tag) is NameServers', () => {
     const c = baseConfig();
