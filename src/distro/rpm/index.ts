@@ -167,11 +167,16 @@ export class RpmBackend implements DistroBackend {
     return installedKernels(root);
   }
 
-  /** dracut for every installed kernel, not host-only: the build host is not the machine that boots. */
+  /**
+   * dracut for every installed kernel, not host-only (the build host is not the machine that
+   * boots). --nostrip: the distribution's binaries and modules are stripped already, and stripping
+   * them again was 90% of dracut's CPU time (45 s → 5.5 s user on core-efi); zstd: several times
+   * faster than gzip to make and to unpack.
+   */
   async updateInitramfs(root: string, chroot: ChrootFn): Promise<void> {
     if (!['usr/bin/dracut', 'usr/sbin/dracut'].some((p) => existsSync(join(root, p)))) return;
     for (const k of await this.kernels(root)) {
-      await chroot(['dracut', '--force', '--no-hostonly', `/boot/${this.decl.initramfs.fileName(k)}`, k]);
+      await chroot(['dracut', '--force', '--no-hostonly', '--nostrip', '--compress=zstd -3 -T0', `/boot/${this.decl.initramfs.fileName(k)}`, k]);
     }
   }
 
