@@ -97,3 +97,20 @@ export function renderAuthorizedKeys(existing: string, keys: readonly string[]):
 export function looksLikePublicKey(line: string): boolean {
   return /(^|\s)(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/=]{16,}/.test(line);
 }
+
+/**
+ * /etc/shadow with `user`'s password locked the way `usermod --lock` does it ("!" before the hash;
+ * an empty password becomes "!", so nobody logs in without one). Pure, so images without
+ * shadow-utils (containers) get a locked root too. Undefined when the user has no entry.
+ */
+export function lockPassword(shadow: string, user: string): string | undefined {
+  let found = false;
+  const out = shadow.split('\n').map((line) => {
+    const f = line.split(':');
+    if (f[0] !== user || f.length < 2) return line;
+    found = true;
+    if (!f[1]!.startsWith('!')) f[1] = `!${f[1]}`;
+    return f.join(':');
+  });
+  return found ? out.join('\n') : undefined;
+}

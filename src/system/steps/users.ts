@@ -1,8 +1,8 @@
-import { chown, mkdir, chmod, readFile } from 'node:fs/promises';
+import { chown, mkdir, chmod, readFile, stat } from 'node:fs/promises';
 import { KilnError } from '../../core/errors.js';
 import type { User } from '../../config/model.js';
 import { existsInRoot, readInRoot, resolveInRoot, writeInRoot } from '../paths.js';
-import { chageArgs, looksLikePublicKey, parseGroup, parsePasswd, renderAuthorizedKeys, userArgs } from '../render/users.js';
+import { chageArgs, lockPassword, looksLikePublicKey, parseGroup, parsePasswd, renderAuthorizedKeys, userArgs } from '../render/users.js';
 import { configPath, located } from '../where.js';
 import type { SystemContext, SystemStep } from '../types.js';
 
@@ -28,9 +28,7 @@ export const usersStep: SystemStep = {
       if (chage) await chrootOrExplain(ctx, chage, `${where}.PasswordExpiresDays`);
       await installKeys(ctx, u, where);
     }
-    if (!users.some((u) => u.Name === 'root' && u.Password)) {
-      await chrootOrExplain(ctx, ['usermod', '--lock', 'root'], 'locking root (no root password in the config)');
-    }
+    if (!users.some((u) => u.Name === 'root' && u.Password)) await lockRoot(ctx);
   },
 };
 
@@ -95,4 +93,15 @@ async function installKeys(ctx: SystemContext, u: User, where: string): Promise<
   const file = `${entry.home}/.ssh/authorized_keys`;
   const text = renderAuthorizedKeys((await readInRoot(ctx.root, file)) ?? '', lines);
   await writeInRoot(ctx.root, file, text, { mode: 0o600, uid: entry.uid, gid: entry.gid });
+}
+
+/** No root password in the config: root's password is locked (usermod --lock's edit, done here). */
+async function lockRoot(ctx: SystemContext): Promise<void> {
+  const shadow = await readInRoot(ctx.root, '/etc/shadow');
+  if (shadow === undefined) return; // no shadow file: no password to lock
+  const locked = lockPassword(shadow, 'root');
+  if (locked === undefined || locked === shadow) return;
+  const host = await resolveInRoot(ctx.root, '/etc/shadow');
+  const st = await stat(host);
+  await writeInRoot(ctx.root, '/etc/shadow', locked, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
 }

@@ -194,11 +194,15 @@ describe('users step: user mistakes stop before touching the image', () => {
     await expect(usersStep.run(ctx({ Users: [{ Name: 'root', SSHPubKeys: ['-----BEGIN OPENSSH PRIVATE KEY-----'] }] }))).rejects.toThrow(/not an OpenSSH public key/);
     await expect(usersStep.run(ctx({ Users: [{ Name: 'root', Password: 'a\nb' }] }))).rejects.toThrow(/Users\[0\]\.Password must be a single line/);
   });
-  it('locks root when no root password is given', async () => {
+  it('locks root when no root password is given, without needing usermod in the image (containers)', async () => {
     put('etc/passwd', 'root:x:0:0:root:/root:/bin/bash\n');
     put('etc/group', 'root:x:0:\n');
+    put('etc/shadow', 'root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n');
     await usersStep.run(ctx({}));
-    expect(ran).toEqual([['usermod', '--lock', 'root']]);
+    expect(ran).toEqual([]);
+    expect(read('etc/shadow')).toBe('root:!*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n');
+    await usersStep.run(ctx({}));
+    expect(read('etc/shadow')).toBe('root:!*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n');
   });
 });
 
