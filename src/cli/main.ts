@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { redactSecrets } from '../core/credentials.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { getLogFile } from '../core/log.js';
 import { registerCommands } from './commands/index.js';
@@ -11,6 +12,7 @@ Exit codes:
   2    usage error (unknown verb or option, missing argument)
   3    build failed (a command failed: its name and stderr tail are printed; full log under out/)
   4    host prerequisites missing and not installable here (the packages to install are listed)
+  5    another build of the same config name holds its output directory (out/images/<config-name>)
   130  interrupted (SIGINT/SIGTERM); everything acquired was released`;
 
 export function buildProgram(): Command {
@@ -43,13 +45,13 @@ function reportError(e: unknown): number {
     return ExitCode.Usage;
   }
   if (e instanceof KilnError) {
-    process.stderr.write(`error: ${e.message}\n`);
-    for (const line of e.details) process.stderr.write(`${line}\n`);
+    process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
+    for (const line of e.details) process.stderr.write(`${redactSecrets(line)}\n`);
     const log = getLogFile();
     if (log && e.exitCode === ExitCode.BuildFailed) process.stderr.write(`full log: ${log}\n`);
     return e.exitCode;
   }
-  process.stderr.write(`internal error (a bug in kiln; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`internal error (a bug in kiln; please report it):\n${redactSecrets((e as Error)?.stack ?? String(e))}\n`);
   return 70;
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { CommandError } from './errors.js';
 import { logToFile } from './log.js';
 import { throwIfAborted } from './abort.js';
+import { redactSecrets } from './credentials.js';
 
 /**
  * The one way Kiln runs a program. Every call is logged with its arguments; its output goes to the
@@ -55,7 +56,7 @@ export function signalChildren(signal: NodeJS.Signals): void {
 
 export function formatCommand(cmd: string, args: readonly string[], redact: string[] = []): string {
   const shown = [cmd, ...args].map((a) => {
-    let s = a;
+    let s = redactSecrets(a);
     for (const r of redact) if (r) s = s.split(r).join('***');
     return /[\s"'$`\\]/.test(s) ? JSON.stringify(s) : s;
   });
@@ -103,7 +104,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     child.on('error', (err) => {
       if (child.pid) running.delete(child.pid);
       logToFile(`  ! ${err.message}`);
-      reject(new CommandError(cmd, args, null, err.message, opts.hint));
+      reject(new CommandError(cmd, redactArgs(args, opts.redact), null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
       if (child.pid) running.delete(child.pid);
@@ -116,9 +117,18 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
         stderrTail: tail.join('\n'),
       };
       if (exit !== 0 && !opts.allowFailure) {
-        reject(new CommandError(cmd, opts.redact ? args.map((a) => (opts.redact!.includes(a) ? '***' : a)) : args, exit, result.stderrTail, opts.hint));
+        reject(new CommandError(cmd, redactArgs(args, opts.redact), exit, result.stderrTail, opts.hint));
       } else resolve(result);
     });
+  });
+}
+
+/** Arguments as an error may show them: `redact` values and every registered secret masked. */
+function redactArgs(args: readonly string[], redact: readonly string[] = []): string[] {
+  return args.map((a) => {
+    let s = redactSecrets(a);
+    for (const r of redact) if (r) s = s.split(r).join('***');
+    return s;
   });
 }
 

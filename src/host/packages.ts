@@ -32,6 +32,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
+  openssl: 'openssl',
   mksquashfs: 'squashfs-tools',
   'mkfs.erofs': 'erofs-utils',
   cpio: 'cpio',
@@ -58,6 +59,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
   objcopy: 'binutils',
+  ip: 'iproute2', // bench/faults.sh: a network namespace without a route
 };
 
 /** Files (not programs) that must exist, with their package. */

@@ -18,6 +18,8 @@ import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
 import { endProgress, info, logToFile, progress, setLogFile, stage } from '../core/log.js';
+import { lockDirectory } from '../core/lock.js';
+import { privateDir } from '../core/private.js';
 import { Scope, withScope } from '../core/scope.js';
 import type { LoadedConfig } from '../config/model.js';
 import { copyIntoFat } from '../disk/fat.js';
@@ -35,6 +37,7 @@ import { applySystemConfig, renderFstab, runScripts } from '../system/index.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
 import { renderManifest } from './manifest.js';
+import { registerConfigSecrets } from './secrets.js';
 import { planBuild, settingFor, type BuildOptions, type BuildPlan } from './plan.js';
 import { StageTimer } from './timings.js';
 import { hostFilesFor, hostToolsFor } from './tools.js';
@@ -59,8 +62,21 @@ export interface BuildResult {
 
 export async function build(loaded: LoadedConfig, options: BuildOptions = {}): Promise<BuildResult> {
   const plan = await planBuild(loaded, options);
-  mkdirSync(join(plan.logFile, '..'), { recursive: true });
-  writeFileSync(plan.logFile, '');
+  registerConfigSecrets(loaded.config);
+  // out/ and out/images/ are 0700 when Kiln creates them; what Kiln owns below is always 0700
+  mkdirSync(join(plan.imageDir, '..'), { recursive: true, mode: 0o700 });
+  // one build per output directory at a time (exit 5 otherwise), held until everything is released
+  const unlock = await lockDirectory(plan.imageDir, `the output directory ${plan.imageDir}`);
+  try {
+    return await buildLocked(plan, loaded, options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions): Promise<BuildResult> {
+  privateDir(join(plan.logFile, '..'));
+  writeFileSync(plan.logFile, '', { mode: 0o600 });
   setLogFile(plan.logFile);
   const timer = new StageTimer();
   stage(
@@ -68,7 +84,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
       (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
   );
   await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
-  mkdirSync(plan.imageDir, { recursive: true });
+  privateDir(plan.imageDir);
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
   // fail on impossible artifacts now, not after the install; and never leave a previous build's
   // file under a name this build is about to write (a failed build must not look like a success)
@@ -104,7 +120,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
       }
     }
     const timings = timer.toJSON();
-    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n');
+    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
     logToFile(`timings: ${JSON.stringify(timings)}`);
     stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
     return {

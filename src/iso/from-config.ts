@@ -10,7 +10,10 @@ import { build } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { setLogFile, stage } from '../core/log.js';
+import { lockDirectory } from '../core/lock.js';
+import { privateDir } from '../core/private.js';
 import { withScope } from '../core/scope.js';
+import { registerConfigSecrets } from '../imager/secrets.js';
 import { buildIso, type BuiltIso, type IsoImage } from './isomaker.js';
 import type { AfterInstall } from './layout.js';
 import { DEFAULT_CACHE_ROOT } from './installer-boot.js';
@@ -31,8 +34,20 @@ export interface IsoFromConfigOptions {
 export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
   const outRoot = resolve(opts.outDir ?? 'out');
   const imageDir = join(outRoot, 'images', loaded.name);
-  const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
-  mkdirSync(payloadDir, { recursive: true });
+  registerConfigSecrets(loaded.config);
+  mkdirSync(join(imageDir, '..'), { recursive: true, mode: 0o700 });
+  // held across every SystemConfig's build (the imager's own lock of the same directory nests)
+  const unlock = await lockDirectory(imageDir, `the output directory ${imageDir}`);
+  try {
+    return await isoLocked(loaded, opts, outRoot, imageDir);
+  } finally {
+    await unlock();
+  }
+}
+
+async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRoot: string, imageDir: string): Promise<BuiltIso> {
+  const payloadDir = join(privateDir(imageDir), `.iso-payload-${process.pid}`);
+  mkdirSync(payloadDir, { recursive: true, mode: 0o700 });
   try {
     const images: IsoImage[] = [];
     for (const [i, sc] of loaded.config.SystemConfigs.entries()) {

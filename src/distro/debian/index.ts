@@ -23,7 +23,8 @@ import { dedupe, implicitPackages, installedKernels } from '../common.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
-import { sourceLines } from './sources.js';
+import { authConf, installRepos, sourceLines } from './sources.js';
+import { registerSecret, splitCredentials } from '../../core/credentials.js';
 
 export class DebianBackend implements DistroBackend {
   readonly name: string;
@@ -63,6 +64,14 @@ export class DebianBackend implements DistroBackend {
     const archives = join(req.scratchDir, 'apt-archives');
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
+    // repository credentials: a root-only file in the (0700) scratch directory, never the image
+    const auth = authConf(installRepos(req.repos));
+    let netrc: string | undefined;
+    if (auth) {
+      for (const r of req.repos) registerSecret(splitCredentials(r.BaseUrl).password);
+      netrc = join(req.scratchDir, 'apt-auth.conf');
+      writeFileSync(netrc, auth, { mode: 0o600 });
+    }
     await syncListsIn(req.cacheDir, sourcesKey, lists);
     const args = mmdebstrapArgs({
       root: req.root,
@@ -73,6 +82,7 @@ export class DebianBackend implements DistroBackend {
       lists,
       eatmydata: true,
       deferInitramfs: packages.includes('initramfs-tools'),
+      ...(netrc ? { netrc } : {}),
     });
     const cached = await syncIn(req.cacheDir, archives);
     info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);

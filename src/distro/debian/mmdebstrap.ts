@@ -20,6 +20,12 @@ export interface MmdebstrapPlan {
    * initramfs. The build makes exactly one afterwards, once the system is configured.
    */
   deferInitramfs?: boolean;
+  /**
+   * A root-only apt_auth.conf outside the image (repository credentials): apt, which mmdebstrap
+   * runs on the host, reads it as Dir::Etc::netrc. mmdebstrap copies --aptopt lines into the
+   * image's apt.conf.d/99mmdebstrap, so the line naming this host path is removed again at the end.
+   */
+  netrc?: string;
 }
 
 const HOOKS = '/usr/share/mmdebstrap/hooks';
@@ -46,6 +52,9 @@ export function mmdebstrapArgs(plan: MmdebstrapPlan): string[] {
     `--setup-hook=mkdir -p ${archives} && mount --bind ${shellQuote(plan.archives)} ${archives}`,
     `--customize-hook=umount ${archives}`,
   ];
+  if (plan.netrc) {
+    args.push(`--aptopt=Dir::Etc::netrc ${JSON.stringify(plan.netrc)}`, `--customize-hook=sed -i '/^Dir::Etc::netrc /d' "$1/etc/apt/apt.conf.d/99mmdebstrap"`);
+  }
   if (plan.lists) {
     // customize hooks run before mmdebstrap's cleanup empties the lists: unmount first, keep ours
     const lists = '"$1/var/lib/apt/lists"';

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { PackageRepo } from '../../config/model.js';
 import { debian } from '../catalog/debian.js';
 import type { DistroDecl } from '../catalog/index.js';
+import { splitCredentials } from '../../core/credentials.js';
+import { ExitCode, KilnError } from '../../core/errors.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
@@ -19,8 +21,33 @@ export function repoLines(repos: readonly PackageRepo[], release: string): strin
     if (r.SignedBy) opts.push(`signed-by=${r.SignedBy}`);
     if (r.GPGCheck === false && !r.SignedBy) opts.push('trusted=yes');
     const components = r.Components?.length ? r.Components : ['main'];
-    return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${r.BaseUrl} ${r.Suite ?? release} ${components.join(' ')}`;
+    // credentials never go into a source line: it is logged, and written into the image
+    return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${splitCredentials(r.BaseUrl).url} ${r.Suite ?? release} ${components.join(' ')}`;
   });
+}
+
+/**
+ * apt_auth.conf(5) entries for the repositories whose BaseUrl carries credentials
+ * (`https://user:pass@host/path`), or undefined when none does. The machine token names the
+ * scheme (without one apt would match https only), host, port and path of the repository. The
+ * format is whitespace-separated tokens: a user name or password containing white space cannot be
+ * expressed, and is refused rather than cut.
+ */
+export function authConf(repos: readonly PackageRepo[]): string | undefined {
+  const lines: string[] = [];
+  for (const r of repos) {
+    const { url, username, password } = splitCredentials(r.BaseUrl);
+    if (username === undefined && password === undefined) continue;
+    if (/[\s"]/.test(`${username ?? ''}${password ?? ''}`)) {
+      throw new KilnError(
+        `PackageRepos "${r.Name}": the user name or password in BaseUrl contains white space or a quote, which apt's auth.conf cannot express`,
+        ExitCode.InvalidConfig,
+      );
+    }
+    const machine = url.replace(/\/+$/, '');
+    lines.push(['machine', machine, ...(username ? ['login', username] : []), ...(password ? ['password', password] : [])].join(' '));
+  }
+  return lines.length ? lines.join('\n') + '\n' : undefined;
 }
 
 /** The default sources for `release`: the mirror (from the host when it names one), updates, security. */
@@ -65,13 +92,18 @@ export function hostDebianUris(): { mirror?: string; security?: string } {
   return debianUris(texts.join('\n'));
 }
 
+/** The repositories packages are installed from (Install is not false). */
+export function installRepos(repos: readonly PackageRepo[]): PackageRepo[] {
+  return repos.filter((r) => r.Install !== false);
+}
+
 /**
  * The config's repositories; else the catalog's defaults below `mirror` (a mirror root holding
  * debian/ and debian-security/, as mkosi's Mirror=); else the host's Debian mirror.
  */
 export function sourceLines(repos: readonly PackageRepo[], release: string, mirror?: string, decl: DistroDecl = debian): string[] {
-  const installRepos = repos.filter((r) => r.Install !== false);
-  if (installRepos.length) return repoLines(installRepos, release);
+  const used = installRepos(repos);
+  if (used.length) return repoLines(used, release);
   if (mirror) {
     const root = mirror.replace(/\/+$/, '');
     return decl.repositories(release).map((r) => `deb ${root}/${r.path} ${r.suite} ${(r.components ?? ['main']).join(' ')}`);
