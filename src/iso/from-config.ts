@@ -48,7 +48,10 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
 async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRoot: string, imageDir: string): Promise<BuiltIso> {
   const payloadDir = join(privateDir(imageDir), `.iso-payload-${process.pid}`);
   mkdirSync(payloadDir, { recursive: true, mode: 0o700 });
-  try {
+  // one scope around everything: SIGINT/SIGTERM between the steps still release, and the record
+  // lets `kiln clean` remove the raw images of a killed ISO build
+  return await withScope(`iso payload ${loaded.name}`, async (payloadScope) => {
+    payloadScope.add(`payload ${payloadDir}`, () => rmSync(payloadDir, { recursive: true, force: true }), { kind: 'path', path: payloadDir });
     const images: IsoImage[] = [];
     for (const [i, sc] of loaded.config.SystemConfigs.entries()) {
       stage(`iso ${loaded.name}: building the image of SystemConfig "${sc.Name}" (${i + 1}/${loaded.config.SystemConfigs.length})`);
@@ -79,7 +82,5 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
     );
     if (opts.keepRaw) for (const [i, img] of images.entries()) await rename(img.raw, join(imageDir, `${loaded.name}-${i + 1}.raw`));
     return iso;
-  } finally {
-    rmSync(payloadDir, { recursive: true, force: true });
-  }
+  });
 }

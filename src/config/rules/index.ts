@@ -8,6 +8,7 @@ import { checkFiles } from './files.js';
 import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
 import { checkSystemConfigs } from './system.js';
+import { checkUnsupported } from './unsupported.js';
 
-export const RULES: readonly Rule[] = [checkDisks, checkArtifacts, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys];
+export const RULES: readonly Rule[] = [checkDisks, checkArtifacts, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys, checkUnsupported];
 export type { FileKind, RuleContext } from './context.js';
