@@ -26,7 +26,7 @@ describe('the config copied onto the ISO', () => {
     const [root, bob, nopw] = doc.SystemConfigs[0]!.Users;
     expect(root).toMatchObject({ Name: 'root', PasswordHashed: true });
     expect(root!.Password).toMatch(/^\$6\$/);
-    const salt = root!.Password.split('$')[2]!;
+    const salt = root!.Password!.split('$')[2]!;
     expect(await output('openssl', ['passwd', '-6', '-salt', salt, '-stdin'], { input: 'clear text pw\n' })).toBe(root!.Password);
     expect(bob).toEqual(CONFIG.SystemConfigs[0]!.Users[1]);
     expect(nopw).toEqual({ Name: 'nopw' });
