@@ -1,7 +1,8 @@
 /**
  * Where end-to-end tests keep their files: one directory per test run (a vitest invocation), so
  * images built by one test file are reused by the next one (files run in separate workers) and
- * never by a later run with different sources. Directories of finished runs are removed.
+ * never by a later run with different sources. A passing run removes its directory at the end
+ * (global-setup.ts); a failing one keeps it for debugging, and the next run removes it.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ export const E2E_ROOT = process.env.KILN_E2E_DIR ?? '/var/tmp/kiln-e2e';
  */
 export function runId(): string {
   if (process.env.KILN_E2E_RUN) return process.env.KILN_E2E_RUN;
-  const pid = process.ppid;
+  return runIdOf(process.ppid);
+}
+
+/** The run id of the vitest main process `pid` (what its workers compute as runId()). */
+export function runIdOf(pid: number): string {
   return `run-${pid}-${startTime(pid)}`;
 }
 
