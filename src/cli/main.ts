@@ -15,6 +15,12 @@ Exit codes:
   5    another build of the same config name holds its output directory (out/images/<config-name>)
   130  interrupted (SIGINT/SIGTERM); everything acquired was released`;
 
+const SYSTEM_ERROR_HINTS: Record<string, string> = {
+  ENOSPC: 'the filesystem of the output directory (--out) or of the package cache is full: free space there, or build into another --out; `kiln clean` releases what a killed build left',
+  EDQUOT: 'a disk quota is exhausted: free space, or build into another --out',
+  EIO: 'the host reported an I/O error: check the disk holding --out',
+};
+
 export function buildProgram(): Command {
   const program = new Command('kiln')
     .description('Build bootable operating-system images from JSON image configurations.')
@@ -50,6 +56,16 @@ function reportError(e: unknown): number {
     const log = getLogFile();
     if (log && e.exitCode === ExitCode.BuildFailed) process.stderr.write(`full log: ${log}\n`);
     return e.exitCode;
+  }
+  const sys = e as NodeJS.ErrnoException;
+  if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+    // the host said no (no space left, I/O error, permission...): a failed build, not a bug
+    process.stderr.write(`error: ${redactSecrets(sys.message)}\n`);
+    const hint = SYSTEM_ERROR_HINTS[sys.code];
+    if (hint) process.stderr.write(`${hint}\n`);
+    const log = getLogFile();
+    if (log) process.stderr.write(`full log: ${log}\n`);
+    return ExitCode.BuildFailed;
   }
   process.stderr.write(`internal error (a bug in kiln; please report it):\n${redactSecrets((e as Error)?.stack ?? String(e))}\n`);
   return 70;

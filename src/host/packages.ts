@@ -59,7 +59,12 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
   objcopy: 'binutils',
-  ip: 'iproute2', // bench/faults.sh: a network namespace without a route
+  // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
+  ip: 'iproute2',
+  'dpkg-deb': 'dpkg',
+  'dpkg-scanpackages': 'dpkg-dev',
+  fallocate: 'util-linux',
+  findmnt: 'util-linux',
 };
 
 /** Files (not programs) that must exist, with their package. */
