@@ -14,7 +14,7 @@
  * a work directory (or inside one) or one of Kiln's temporary names (`.roast-*`, `.iso-staging-PID`,
  * `.NAME.partial-PID` ...), with no symbolic link on the way. Anything else is refused and reported.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { output, run } from '../core/exec.js';
 import { info, warn } from '../core/log.js';
@@ -120,23 +120,34 @@ async function release(record: SweepRecord, report: CleanReport): Promise<boolea
 }
 
 /**
- * Processes still working in a dead build's work directory (a SIGKILLed build's mmdebstrap, dpkg,
- * chroot scripts run on as orphans): stopped before their mounts are released.
+ * Processes still working in a dead build's work directory (a SIGKILLed build's mmdebstrap, apt,
+ * dpkg, chroot scripts run on as orphans, some in mount namespaces of their own that keep the
+ * image mounted): those whose command line, root or working directory is inside one, and every
+ * process of their process groups (Kiln starts each command as a group of its own), are stopped
+ * before their mounts are released.
  */
 async function stopOrphans(workDirs: readonly string[], report: CleanReport): Promise<void> {
   if (!workDirs.length) return;
-  const victims: number[] = [];
-  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    const pid = Number(p);
-    if (pid === process.pid) continue;
+  const inside = (p: string) => workDirs.some((w) => p === w || p.startsWith(`${w}/`));
+  const procs = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => pid !== process.pid && pid !== 1);
+  const groups = new Set<number>();
+  const victims = new Set<number>();
+  for (const pid of procs) {
     let cmd = '';
+    let links: string[] = [];
     try {
-      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      links = ['root', 'cwd'].map((l) => readlinkOr(`/proc/${pid}/${l}`));
     } catch {
       continue;
     }
-    if (workDirs.some((w) => cmd.includes(w))) victims.push(pid);
+    if (workDirs.some((w) => cmd.includes(w)) || links.some(inside)) {
+      victims.add(pid);
+      const pgid = processGroup(pid);
+      if (pgid && pgid !== processGroup(process.pid)) groups.add(pgid);
+    }
   }
+  for (const pid of procs) if (groups.has(processGroup(pid) ?? -1)) victims.add(pid);
   for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
     for (const pid of victims) {
       try {
@@ -146,12 +157,33 @@ async function stopOrphans(workDirs: readonly string[], report: CleanReport): Pr
         // gone
       }
     }
-    if (victims.length) await new Promise((r) => setTimeout(r, 1000));
+    if (victims.size) await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
-/** `under`: only what builds with their output below this directory left. */
-export async function cleanLeftovers(under?: string): Promise<CleanReport> {
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
+/** Field 5 of /proc/PID/stat. */
+function processGroup(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `under`: only what builds with their output below this directory left. `scan: false` skips the
+ * host-wide scan for unrecorded leftovers (tests with a state directory of their own).
+ */
+export async function cleanLeftovers(under?: string, opts: { scan?: boolean } = {}): Promise<CleanReport> {
   const inScope = (p: string) => !under || p === under || p.startsWith(`${under.replace(/\/+$/, '')}/`);
   const report: CleanReport = { released: [], failed: [], refused: [] };
   const files = readScopeFiles();
@@ -172,6 +204,7 @@ export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   for (const { record, file } of records) if (!(await release(record, report))) unfinished.add(file);
   // a record file is dropped only when everything it names was released (refused entries keep it)
   for (const scope of dead) if (!unfinished.has(scope.file)) rmSync(scope.file, { force: true });
+  if (opts.scan === false) return report;
   // leftovers no record names
   const live = files.live.flatMap((s) => s.records);
   const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));

@@ -68,14 +68,15 @@ describe('which records are dead', () => {
 });
 
 describe('cleanLeftovers', () => {
-  it('refuses a forged record pointing at /usr, and releases a dead build\'s work directory', async () => {
+  it('refuses a forged record pointing outside (/usr, a directory of ours), and releases a dead build\'s work directory', async () => {
     const work = join(base, 'out2', '.work-core-Qwe456');
     mkdirSync(join(work, 'root'), { recursive: true });
     const victim = join(base, 'precious');
     mkdirSync(victim);
     const forged = record('forged', { pid: DEAD_PID, name: 'forged', records: [{ kind: 'path', path: victim }, { kind: 'mount', path: '/usr' }, { kind: 'loop', device: '/dev/loop0', backingFile: '/usr/lib/x.img' }] });
     const real = record('real', { pid: DEAD_PID, name: 'build core', records: [{ kind: 'path', path: work }] });
-    const report = await cleanLeftovers();
+    // always --under the test's directory: the scan for unrecorded leftovers sees the whole host
+    const report = await cleanLeftovers(base);
     expect(report.released).toEqual([`path ${work}`]);
     expect(report.refused).toHaveLength(3);
     expect(report.refused.join('\n')).toMatch(/precious is neither a Kiln work directory/);
@@ -94,5 +95,14 @@ describe('cleanLeftovers', () => {
     const report = await cleanLeftovers(join(base, 'mine'));
     expect(report.released).toEqual([`path ${mine}`]);
     expect(existsSync(theirs)).toBe(true);
+  });
+
+  it('without --under, refuses a record that names only /usr and deletes nothing', async () => {
+    const forged = record('usr', { pid: DEAD_PID, name: 'build x', records: [{ kind: 'path', path: '/usr' }, { kind: 'mount', path: '/usr/lib' }] });
+    const report = await cleanLeftovers(undefined, { scan: false });
+    expect(report.released).toEqual([]);
+    expect(report.refused).toEqual(['mount /usr/lib is not inside a Kiln work directory', 'path /usr is neither a Kiln work directory nor one of its temporary files']);
+    expect(existsSync('/usr/bin')).toBe(true);
+    expect(existsSync(forged)).toBe(true);
   });
 });
