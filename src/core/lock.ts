@@ -87,6 +87,9 @@ async function release(lockFile: string): Promise<void> {
     // best effort: the content is only a hint for the error message
   }
   const exited = h.holder.exitCode !== null ? Promise.resolve() : new Promise<void>((resolve) => h.holder.once('exit', () => resolve()));
+  // referenced again while we wait: an unreferenced child alone would let Node exit (with code 0!)
+  // before the release finished and before the caller could report its result
+  h.holder.ref();
   h.holder.stdin!.end();
   await exited;
 }

@@ -64,4 +64,13 @@ describe('lockDirectory', () => {
     for (let i = 0; i < 40 && !(await freeForOthers(dir)); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await freeForOthers(dir)).toBe(true);
   }, 30_000);
+
+  it('lets its owner finish after the release (Node must not exit early with code 0)', async () => {
+    const dir = join(base, 'images', 'e');
+    const script = join(base, 'release.ts');
+    writeFileSync(script, `import { lockDirectory } from ${JSON.stringify(join(process.cwd(), 'src/core/lock.ts'))};\nconst release = await lockDirectory(${JSON.stringify(dir)});\nawait release();\nconsole.log('after the release');\nprocess.exit(7);\n`);
+    const r = await run(join(process.cwd(), 'node_modules/.bin/vite-node'), [script], { allowFailure: true });
+    expect(r.stdout).toContain('after the release');
+    expect(r.code).toBe(7);
+  }, 30_000);
 });
