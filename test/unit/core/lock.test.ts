@@ -66,10 +66,13 @@ describe('lockDirectory', () => {
   }, 30_000);
 
   it('lets its owner finish after the release (Node must not exit early with code 0)', async () => {
+    // plain node on an esbuild bundle, as the CLI runs: a test runner would keep the process alive
     const dir = join(base, 'images', 'e');
-    const script = join(base, 'release.ts');
-    writeFileSync(script, `import { lockDirectory } from ${JSON.stringify(join(process.cwd(), 'src/core/lock.ts'))};\nconst release = await lockDirectory(${JSON.stringify(dir)});\nawait release();\nconsole.log('after the release');\nprocess.exit(7);\n`);
-    const r = await run(join(process.cwd(), 'node_modules/.bin/vite-node'), [script], { allowFailure: true });
+    const entry = join(base, 'release.ts');
+    writeFileSync(entry, `import { lockDirectory } from ${JSON.stringify(join(process.cwd(), 'src/core/lock.ts'))};\nconst release = await lockDirectory(${JSON.stringify(dir)});\nawait release();\nconsole.log('after the release');\nprocess.exitCode = 7;\n`);
+    const bundle = join(base, 'release.mjs');
+    await run(join(process.cwd(), 'node_modules/.bin/esbuild'), [entry, '--bundle', '--platform=node', '--format=esm', `--outfile=${bundle}`, '--log-level=warning']);
+    const r = await run(process.execPath, [bundle], { allowFailure: true });
     expect(r.stdout).toContain('after the release');
     expect(r.code).toBe(7);
   }, 30_000);
