@@ -10,8 +10,8 @@ export function registerConfigSecrets(config: Config): void {
   for (const sc of config.SystemConfigs) {
     for (const u of sc.Users ?? []) if (u.Password && !u.PasswordHashed) registerSecret(u.Password);
     registerSecret(sc.Encryption?.Password);
-    for (const r of sc.PackageRepos ?? []) {
-      const { username, password } = splitCredentials(r.BaseUrl);
+    for (const url of [...(sc.PackageRepos ?? []).map((r) => r.BaseUrl), ...(sc.Distro?.Mirror ? [sc.Distro.Mirror] : [])]) {
+      const { username, password } = splitCredentials(url);
       registerSecret(password);
       if (password) registerSecret(username);
     }

@@ -5,7 +5,7 @@
  *
  * - `Users[].Password` in clear text → its SHA-512 crypt hash (`openssl passwd -6`, reading the
  *   password on stdin: never on argv, never in the log), with `PasswordHashed: true`;
- * - credentials in `PackageRepos[].BaseUrl` → removed from the URL;
+ * - credentials in `PackageRepos[].BaseUrl` and `Distro.Mirror` → removed from the URL;
  * - `Encryption.Password` (a passphrase) → removed.
  */
 import { parse as parseJsonc } from 'jsonc-parser';
@@ -41,6 +41,7 @@ export async function sanitizeConfig(doc: unknown, hash: (password: string) => P
     for (const repo of objects(sc.PackageRepos)) {
       if (typeof repo.BaseUrl === 'string') repo.BaseUrl = splitCredentials(repo.BaseUrl).url;
     }
+    if (isObject(sc.Distro) && typeof sc.Distro.Mirror === 'string') sc.Distro.Mirror = splitCredentials(sc.Distro.Mirror).url;
     if (isObject(sc.Encryption)) delete sc.Encryption.Password;
   }
   return copy;

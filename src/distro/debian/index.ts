@@ -23,7 +23,7 @@ import { dedupe, implicitPackages, installedKernels } from '../common.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
-import { authConf, installRepos, sourceLines } from './sources.js';
+import { authConf, authSources, sourceLines } from './sources.js';
 import { registerSecret, splitCredentials } from '../../core/credentials.js';
 
 export class DebianBackend implements DistroBackend {
@@ -65,10 +65,11 @@ export class DebianBackend implements DistroBackend {
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
     // repository credentials: a root-only file in the (0700) scratch directory, never the image
-    const auth = authConf(installRepos(req.repos));
+    const withAuth = authSources(req.repos, req.mirror);
+    const auth = authConf(withAuth);
     let netrc: string | undefined;
     if (auth) {
-      for (const r of req.repos) registerSecret(splitCredentials(r.BaseUrl).password);
+      for (const r of withAuth) registerSecret(splitCredentials(r.BaseUrl).password);
       netrc = join(req.scratchDir, 'apt-auth.conf');
       writeFileSync(netrc, auth, { mode: 0o600 });
     }

@@ -97,6 +97,12 @@ export function installRepos(repos: readonly PackageRepo[]): PackageRepo[] {
   return repos.filter((r) => r.Install !== false);
 }
 
+/** What needs an auth.conf entry: the repositories used, or the mirror root when it replaces the defaults. */
+export function authSources(repos: readonly PackageRepo[], mirror?: string): PackageRepo[] {
+  const used = installRepos(repos);
+  return used.length || !mirror ? used : [{ Name: 'mirror', BaseUrl: mirror }];
+}
+
 /**
  * The config's repositories; else the catalog's defaults below `mirror` (a mirror root holding
  * debian/ and debian-security/, as mkosi's Mirror=); else the host's Debian mirror.
@@ -105,7 +111,7 @@ export function sourceLines(repos: readonly PackageRepo[], release: string, mirr
   const used = installRepos(repos);
   if (used.length) return repoLines(used, release);
   if (mirror) {
-    const root = mirror.replace(/\/+$/, '');
+    const root = splitCredentials(mirror).url.replace(/\/+$/, '');
     return decl.repositories(release).map((r) => `deb ${root}/${r.path} ${r.suite} ${(r.components ?? ['main']).join(' ')}`);
   }
   const host = hostDebianUris();

@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../../src/core/exec.js';
 import { mmdebstrapArgs } from '../../../src/distro/debian/mmdebstrap.js';
 import { authConf, repoLines } from '../../../src/distro/debian/sources.js';
+import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
+import { renderRepoFile, rpmRepos } from '../../../src/distro/rpm/repos.js';
 
 const REPO = { Name: 'private', BaseUrl: 'https://deploy:t0k%20en@repo.example:8443/debian/', Suite: 'bookworm' };
 
@@ -61,5 +63,17 @@ describe('Debian repository credentials', () => {
       server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('RPM repository credentials', () => {
+  it('go as username=/password= into the build\'s own repo file only, never the image\'s', () => {
+    const [r] = rpmRepos(azurelinux, '3.0', [{ Name: 'p', BaseUrl: 'https://bot:pa%24s@rpm.example/base', GPGCheck: false, Install: true }]);
+    expect(r).toMatchObject({ baseurl: 'https://rpm.example/base', username: 'bot', password: 'pa$s' });
+    const build = renderRepoFile(r!, { credentials: true });
+    expect(build).toContain('baseurl=https://rpm.example/base\n');
+    expect(build).toContain('username=bot\npassword=pa$s\n');
+    const image = renderRepoFile(r!);
+    expect(image).not.toMatch(/bot|pa\$s/);
   });
 });
