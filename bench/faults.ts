@@ -105,6 +105,8 @@ interface Build {
 }
 
 function startBuild(t: Target, out: string, wrapper: string[] = [], config = t.config): Build {
+  // the previous build's log would show every stage at once (the ISO log is appended to)
+  for (const log of t.logs(out)) rmSync(log, { force: true });
   const args = [...wrapper, KILN, 'build', config, '--out', out, '--cache-dir', CACHE];
   const started = Date.now();
   // its own process group, like a job started from a shell: SIGINT goes to the group (Ctrl-C)
@@ -311,7 +313,7 @@ async function indexRepo(dir: string): Promise<void> {
   const sha = createHash('sha256').update(body).digest('hex');
   writeFileSync(
     join(dir, 'dists/kiln/Release'),
-    `Origin: kiln-faults\nSuite: kiln\nCodename: kiln\nDate: ${new Date().toUTCString()}\nArchitectures: amd64 all\nComponents: main\nSHA256:\n ${sha} ${body.length} ${rel}\n`,
+    `Origin: kiln-faults\nSuite: kiln\nCodename: kiln\nDate: ${new Date().toUTCString()}\nArchitectures: amd64\nComponents: main\nSHA256:\n ${sha} ${body.length} ${rel}\n`,
   );
 }
 
