@@ -11,7 +11,7 @@
  * (mounts, then loop devices, then the work directory); artifacts appear under their final names
  * only when complete (roast and writeAtomically rename finished files).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
@@ -69,9 +69,33 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   const unlock = await lockDirectory(plan.imageDir, `the output directory ${plan.imageDir}`);
   try {
     return await buildLocked(plan, loaded, options);
+  } catch (e) {
+    explainFullFilesystem(e, plan.outRoot);
+    throw e;
   } finally {
     await unlock();
   }
+}
+
+/** Below this much free space a failure is most likely the full disk's doing. */
+const NEARLY_FULL = 256 * 1024 * 1024;
+
+/**
+ * A full output filesystem rarely says so: the image's own filesystem on the loop device sees
+ * write errors and turns read-only, and dpkg reports "Read-only file system". When a build fails
+ * with the output filesystem (nearly) full, the error says that too.
+ */
+export function explainFullFilesystem(e: unknown, outRoot: string): void {
+  if (!(e instanceof KilnError) || e.exitCode !== ExitCode.BuildFailed) return;
+  let free: number;
+  try {
+    const st = statfsSync(outRoot);
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (free >= NEARLY_FULL) return;
+  e.details.push(`the filesystem holding ${outRoot} is full (${Math.floor(free / 1024 / 1024)} MiB free): free space there or build into another --out; the errors above may only be its consequences (No space left on device)`);
 }
 
 async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions): Promise<BuildResult> {
