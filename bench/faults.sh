@@ -6,7 +6,7 @@
 # and prints what each left behind and whether the next build succeeded. Exit 0 when nothing leaked
 # and every next build succeeded. See bench/faults.ts for the details and docs/security.md for a run.
 #
-#   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject]
+#   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each]
 #   KILN_BENCH_DIR=/var/tmp/kiln-bench-faults (default): work directory, private package cache
 set -eu
 cd "$(dirname "$0")/.."

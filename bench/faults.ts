@@ -8,7 +8,11 @@
  * (loop devices, mounts, processes, work directories, scope records, partial and stale artifacts)
  * and whether the next build of the same config into the same output then succeeds.
  *
- *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject]
+ *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each]
+ *
+ * After each trial the next build into the same output is the next trial of that config (it must
+ * reach its own target stage); the last trial of each config is followed by a complete build that
+ * must succeed and leave nothing (--next-each: a complete build after every trial, about 3 hours).
  *
  * Builds use a private package cache under the bench directory ($KILN_BENCH_DIR, default
  * /var/tmp/kiln-bench-faults): the truncated-package fault corrupts it on purpose. Results are also
@@ -40,6 +44,10 @@ const TRIALS = Number(opt('--trials') ?? 21);
 const SEED = Number(opt('--seed') ?? Date.now() % 100000);
 const INJECT = !argv.includes('--no-inject');
 const SIGNAL_TRIALS = !argv.includes('--only-inject');
+/** Keep the private package cache and the trial outputs of an earlier run (no baseline builds). */
+const REUSE = argv.includes('--reuse');
+/** Rebuild to completion after every trial (slow: about 3 h), not only after each config's last one. */
+const NEXT_EACH = argv.includes('--next-each');
 
 /** mulberry32: a seeded generator, so a run can be repeated with --seed. */
 function prng(seed: number): () => number {
@@ -102,6 +110,8 @@ const TARGETS: Target[] = [
 interface Build {
   pid: number;
   done: Promise<{ code: number; tail: string; seconds: number }>;
+  /** Close our end of the build's stderr (as a dying terminal or parent does). */
+  hangUp: () => void;
 }
 
 function startBuild(t: Target, out: string, wrapper: string[] = [], config = t.config): Build {
@@ -118,7 +128,7 @@ function startBuild(t: Target, out: string, wrapper: string[] = [], config = t.c
   const done = new Promise<{ code: number; tail: string; seconds: number }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code: code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 2), tail, seconds: (Date.now() - started) / 1000 })),
   );
-  return { pid: child.pid!, done };
+  return { pid: child.pid!, done, hangUp: () => child.stderr!.destroy() };
 }
 
 function stagesIn(t: Target, out: string): string[] {
@@ -177,7 +187,7 @@ interface TrialResult {
   nextOk: boolean;
 }
 
-async function trial(n: number, t: Target, signal: NodeJS.Signals, out: string): Promise<TrialResult> {
+async function trial(n: number, t: Target, signal: NodeJS.Signals, out: string, fullNext: boolean): Promise<TrialResult> {
   const [stage, maxDelay] = pick(t.stages);
   const delay = Math.round(random() * maxDelay * 10) / 10;
   const b = startBuild(t, out);
@@ -202,7 +212,9 @@ async function trial(n: number, t: Target, signal: NodeJS.Signals, out: string):
   await sleep(300);
   const leftAfter = await leftovers(out);
   const stale = r.code === 0 ? [] : staleArtifacts(t, out);
-  const next = await nextBuild(t, out);
+  // the next build into the same output: a complete one, or the next trial of this config (which
+  // must get to its own target stage; checked once all trials ran)
+  const next = fullNext ? await nextBuild(t, out) : { text: `→ trial ${n + TARGETS.length}`, ok: true };
   const res: TrialResult = { n, config: t.name, signal, target: `${stage} +${delay}s`, reached, exit: r.code, clean: cleaned, leftAfter, stale, next: next.text, nextOk: next.ok };
   console.log(
     `${String(n).padStart(2)} ${t.name.padEnd(13)} ${signal.padEnd(7)} ${res.target.padEnd(42)} ${reached.slice(0, 40).padEnd(40)} ${String(r.code).padStart(4)} ${cleaned.padEnd(11)} ${countLeft(leftAfter).padEnd(11)} ${String(stale.length).padStart(5)}  ${next.text}`,
@@ -249,6 +261,22 @@ async function fullFilesystem(t: Target): Promise<Injected> {
     await run('umount', [dir], { allowFailure: true });
     rmSync(img, { force: true });
   }
+}
+
+/** The terminal closes: SIGHUP while our end of the build's stderr is already gone (EPIPE). */
+async function hangUp(t: Target): Promise<Injected> {
+  const out = join(WORK, 'hangup');
+  const b = startBuild(t, out);
+  const seen = await waitForStage(t, out, 'install packages', b);
+  if (seen) {
+    await sleep(8000);
+    b.hangUp();
+    process.kill(b.pid, 'SIGHUP');
+  }
+  const r = await b.done;
+  await sleep(300);
+  const left = await leftovers(out);
+  return report({ fault: `terminal closed (SIGHUP, broken stderr; ${t.name})`, exit: r.code, message: seen ? 'hung up during the package install' : 'build ended before the install', left: countLeft(left), leftOk: nothingLeft(left), after: '', next: '-', nextOk: true });
 }
 
 async function unreachableMirror(t: Target): Promise<Injected> {
@@ -374,13 +402,19 @@ async function changingRepository(t: Target): Promise<Injected> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/faults.sh needs root (loop devices, mounts, network namespaces)');
-  rmSync(WORK, { recursive: true, force: true });
+  if (REUSE) {
+    for (const f of readdirSync(WORK)) if (f !== 'cache' && f !== 'trials') rmSync(join(WORK, f), { recursive: true, force: true });
+  } else rmSync(WORK, { recursive: true, force: true });
   mkdirSync(CACHE, { recursive: true });
   console.log(`bench faults: seed ${SEED}, ${TRIALS} interrupted builds, work directory ${WORK}`);
   const t0 = Date.now();
   const baseline: Record<string, string> = {};
   for (const t of TARGETS) {
     const out = join(WORK, 'trials', t.name);
+    if (REUSE && t.artifacts.every((a) => existsSync(join(out, 'images', t.name, a)))) {
+      console.log(`baseline ${t.name}: reused`);
+      continue;
+    }
     const r = await nextBuild(t, out); // fills the private cache; the reference duration
     baseline[t.name] = r.text;
     console.log(`baseline ${t.name}: ${r.text}`);
@@ -398,7 +432,15 @@ async function main(): Promise<void> {
     for (let n = 1; n <= TRIALS; n++) {
       const t = TARGETS[(n - 1) % TARGETS.length]!;
       const signal = signals[Math.floor((n - 1) / TARGETS.length) % signals.length]!;
-      results.push(await trial(n, t, signal, join(WORK, 'trials', t.name)));
+      const lastOfConfig = n + TARGETS.length > TRIALS;
+      results.push(await trial(n, t, signal, join(WORK, 'trials', t.name), NEXT_EACH || lastOfConfig));
+    }
+    // an interrupted build's successor (the next trial of the config) must have reached its target
+    for (const [i, r] of results.entries()) {
+      const following = results[i + TARGETS.length];
+      if (!following || r.next.startsWith('ok') || r.next.startsWith('FAILED')) continue;
+      r.nextOk = !following.reached.startsWith('(') || following.exit === 0;
+      if (!r.nextOk) r.next = `FAILED: trial ${following.n} did not get to its stage (exit ${following.exit})`;
     }
     console.log('  * left = loop devices / mounts / processes / work directories / scope records / partial artifacts, after the exit (SIGKILL: after `kiln clean`)');
   }
@@ -406,6 +448,7 @@ async function main(): Promise<void> {
   if (INJECT) {
     console.log('\ninjected faults');
     const [rootfs, disk] = [TARGETS[0]!, TARGETS[1]!];
+    injected.push(await hangUp(disk));
     injected.push(await fullFilesystem(disk));
     injected.push(await unreachableMirror(rootfs));
     injected.push(await truncatedPackage(rootfs));

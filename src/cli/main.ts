@@ -13,7 +13,7 @@ Exit codes:
   3    build failed (a command failed: its name and stderr tail are printed; full log under out/)
   4    host prerequisites missing and not installable here (the packages to install are listed)
   5    another build of the same config name holds its output directory (out/images/<config-name>)
-  130  interrupted (SIGINT/SIGTERM); everything acquired was released`;
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); everything acquired was released`;
 
 const SYSTEM_ERROR_HINTS: Record<string, string> = {
   ENOSPC: 'the filesystem of the output directory (--out) or of the package cache is full: free space there, or build into another --out; `kiln clean` releases what a killed build left',
@@ -73,6 +73,9 @@ function reportError(e: unknown): number {
 
 /** Entry point shared by `kiln` and the upstream-named aliases (which prepend their verb). */
 export function runCli(prefix: string[] = []): void {
+  // a closed terminal or a parent that died leaves stdout/stderr as broken pipes: losing the output
+  // is fine, crashing on EPIPE in the middle of releasing mounts and loop devices is not
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   main([...prefix, ...process.argv.slice(2)]).then(
     (code) => process.exit(code),
     (e) => {

@@ -215,8 +215,8 @@ export async function withScope<T>(name: string, fn: (scope: Scope) => Promise<T
   // nested scopes (an ISO build runs the imager inside its own scope) share the outermost handler
   const outermost = signalDepth++ === 0;
   if (outermost) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    // SIGHUP: the terminal was closed; release like SIGINT/SIGTERM instead of dying with mounts held
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   }
   try {
     const result = await fn(scope);
@@ -236,9 +236,9 @@ export async function withScope<T>(name: string, fn: (scope: Scope) => Promise<T
   } finally {
     signalDepth--;
     if (outermost) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     }
   }
 }
 let signalDepth = 0;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -4,7 +4,7 @@
  * temporary: only the ISO (and each build's manifest and log) remains.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
@@ -14,7 +14,7 @@ import { lockDirectory } from '../core/lock.js';
 import { privateDir } from '../core/private.js';
 import { withScope } from '../core/scope.js';
 import { registerConfigSecrets } from '../imager/secrets.js';
-import { buildIso, type BuiltIso, type IsoImage } from './isomaker.js';
+import { buildIso, isoFileName, type BuiltIso, type IsoImage } from './isomaker.js';
 import type { AfterInstall } from './layout.js';
 import { DEFAULT_CACHE_ROOT } from './installer-boot.js';
 
@@ -46,7 +46,10 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
 }
 
 async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRoot: string, imageDir: string): Promise<BuiltIso> {
-  const payloadDir = join(privateDir(imageDir), `.iso-payload-${process.pid}`);
+  // like the imager's artifacts: a previous ISO of the same name goes now, so a failed or
+  // interrupted build never leaves an ISO that looks like its result
+  await rm(join(privateDir(imageDir), isoFileName(loaded)), { force: true });
+  const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
   mkdirSync(payloadDir, { recursive: true, mode: 0o700 });
   // one scope around everything: SIGINT/SIGTERM between the steps still release, and the record
   // lets `kiln clean` remove the raw images of a killed ISO build
