@@ -69,9 +69,6 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   const unlock = await lockDirectory(plan.imageDir, `the output directory ${plan.imageDir}`);
   try {
     return await buildLocked(plan, loaded, options);
-  } catch (e) {
-    explainFullFilesystem(e, plan.outRoot);
-    throw e;
   } finally {
     await unlock();
   }
@@ -118,47 +115,57 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
   for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
 
   return await withScope(`build ${loaded.name}`, async (scope) => {
-    const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
-    scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
-    const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
-
-    const artifacts = options.skipArtifacts
-      ? []
-      : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
-          // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
-          roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
-        );
-    const manifest = join(plan.imageDir, 'manifest.json');
-    await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
-
-    let raw: string | undefined;
-    let tree: string | undefined;
-    if (options.keepRaw) {
-      if (plan.layout) {
-        raw = join(plan.imageDir, `${loaded.name}.raw`);
-        await rename(result.roastInput.path, raw);
-      } else {
-        tree = join(plan.imageDir, `${loaded.name}.rootfs`);
-        await removeTree(tree);
-        await rename(result.roastInput.path, tree);
-      }
+    try {
+      return await assemble(plan, loaded, options, scope, timer);
+    } catch (e) {
+      // now, before the scope releases the work directory and the space it took
+      explainFullFilesystem(e, plan.outRoot);
+      throw e;
     }
-    const timings = timer.toJSON();
-    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
-    logToFile(`timings: ${JSON.stringify(timings)}`);
-    stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
-    return {
-      plan,
-      imageDir: plan.imageDir,
-      artifacts,
-      manifest,
-      log: plan.logFile,
-      ...(raw ? { raw } : {}),
-      ...(tree ? { tree } : {}),
-      ...(result.disk ? { disk: result.disk } : {}),
-      timings,
-    };
   });
+}
+
+async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions, scope: Scope, timer: StageTimer): Promise<BuildResult> {
+  const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
+  scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
+  const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
+
+  const artifacts = options.skipArtifacts
+    ? []
+    : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
+        // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
+        roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages: baseImagesFromConfig(loaded.config), outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
+      );
+  const manifest = join(plan.imageDir, 'manifest.json');
+  await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
+
+  let raw: string | undefined;
+  let tree: string | undefined;
+  if (options.keepRaw) {
+    if (plan.layout) {
+      raw = join(plan.imageDir, `${loaded.name}.raw`);
+      await rename(result.roastInput.path, raw);
+    } else {
+      tree = join(plan.imageDir, `${loaded.name}.rootfs`);
+      await removeTree(tree);
+      await rename(result.roastInput.path, tree);
+    }
+  }
+  const timings = timer.toJSON();
+  writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
+  logToFile(`timings: ${JSON.stringify(timings)}`);
+  stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
+  return {
+    plan,
+    imageDir: plan.imageDir,
+    artifacts,
+    manifest,
+    log: plan.logFile,
+    ...(raw ? { raw } : {}),
+    ...(tree ? { tree } : {}),
+    ...(result.disk ? { disk: result.disk } : {}),
+    timings,
+  };
 }
 
 interface Assembled {

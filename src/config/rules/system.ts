@@ -44,7 +44,6 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): v
     const where = (sc.PartitionSettings ?? []).length > 0 ? [...at, 'PartitionSettings'] : ['Disks'];
     ctx.report(where, 'a kickstart installation (IsKickStartBoot) takes its partitioning from the PreInstallScripts, so the config must not define Disks or PartitionSettings', 'remove Disks and PartitionSettings, or set "IsKickStartBoot": false');
   }
-  }
 }
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
