@@ -8,7 +8,7 @@
  * (loop devices, mounts, processes, work directories, scope records, partial and stale artifacts)
  * and whether the next build of the same config into the same output then succeeds.
  *
- *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each]
+ *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each] [--configs rootfs,disk,iso]
  *
  * --only-inject needs a filled package cache in the bench directory (run the trials first, or copy one).
  * Trials take the configs in turn rootfs, disk, rootfs, disk, ISO (an ISO trial builds a disk first).
@@ -51,7 +51,9 @@ const REUSE = argv.includes('--reuse');
 /** Rebuild to completion after every trial (slow: about 3 h), not only after each config's last one. */
 const NEXT_EACH = argv.includes('--next-each');
 /** The configs in turn (indexes into TARGETS): rootfs, disk, rootfs, disk, ISO, ... */
-const TRIAL_ORDER = [0, 1, 0, 1, 2];
+const ONLY = opt('--configs')?.split(',');
+const TARGET_NAMES = ['faults-rootfs', 'faults-disk', 'faults-iso'];
+const TRIAL_ORDER = [0, 1, 0, 1, 2].filter((i) => !ONLY || ONLY.some((c) => TARGET_NAMES[i]!.endsWith(c)));
 
 /** mulberry32: a seeded generator, so a run can be repeated with --seed. */
 function prng(seed: number): () => number {
@@ -413,7 +415,7 @@ async function main(): Promise<void> {
   console.log(`bench faults: seed ${SEED}, ${TRIALS} interrupted builds, work directory ${WORK}`);
   const t0 = Date.now();
   const baseline: Record<string, string> = {};
-  for (const t of SIGNAL_TRIALS ? TARGETS : []) {
+  for (const t of SIGNAL_TRIALS ? TARGETS.filter((_, i) => TRIAL_ORDER.includes(i)) : []) {
     const out = join(WORK, 'trials', t.name);
     if (REUSE && t.artifacts.every((a) => existsSync(join(out, 'images', t.name, a)))) {
       console.log(`baseline ${t.name}: reused`);
