@@ -8,7 +8,7 @@
  * (loop devices, mounts, processes, work directories, scope records, partial and stale artifacts)
  * and whether the next build of the same config into the same output then succeeds.
  *
- *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each] [--configs rootfs,disk,iso]
+ *   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each] [--configs rootfs,disk,iso] [--faults hangup,enospc,noroute,truncated,repo]
  *
  * --only-inject needs a filled package cache in the bench directory (run the trials first, or copy one).
  * Trials take the configs in turn rootfs, disk, rootfs, disk, ISO (an ISO trial builds a disk first).
@@ -250,7 +250,8 @@ async function fullFilesystem(t: Target): Promise<Injected> {
   const dir = join(WORK, 'enospc');
   const img = join(WORK, 'enospc-fs.img');
   mkdirSync(dir, { recursive: true });
-  await run('truncate', ['-s', '3G', img]);
+  // big enough for a complete build once the filler is gone (raw disk, vhdx and qcow2 of ~0.9 GB each)
+  await run('truncate', ['-s', '5G', img]);
   await run('mkfs.ext4', ['-q', '-F', img]);
   await run('mount', ['-o', 'loop', img, dir]);
   try {
@@ -460,11 +461,13 @@ async function main(): Promise<void> {
   if (INJECT) {
     console.log('\ninjected faults');
     const [rootfs, disk] = [TARGETS[0]!, TARGETS[1]!];
-    injected.push(await hangUp(disk));
-    injected.push(await fullFilesystem(disk));
-    injected.push(await unreachableMirror(rootfs));
-    injected.push(await truncatedPackage(rootfs));
-    injected.push(await changingRepository(rootfs));
+    const faults = opt('--faults')?.split(',');
+    const want = (f: string) => !faults || faults.includes(f);
+    if (want('hangup')) injected.push(await hangUp(disk));
+    if (want('enospc')) injected.push(await fullFilesystem(disk));
+    if (want('noroute')) injected.push(await unreachableMirror(rootfs));
+    if (want('truncated')) injected.push(await truncatedPackage(rootfs));
+    if (want('repo')) injected.push(await changingRepository(rootfs));
   }
 
   const sum = (k: keyof Leftovers) => results.reduce((n, r) => n + r.leftAfter[k].length, 0);
