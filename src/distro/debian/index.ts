@@ -114,6 +114,8 @@ export class DebianBackend implements DistroBackend {
           ],
         );
       }
+      const fetchFailure = fetchProblem(errors);
+      if (fetchFailure) throw new KilnError(fetchFailure.message, ExitCode.BuildFailed, [...fetchFailure.lines, `sources (${this.release}): ${sources.join(' | ')}`, fetchFailure.hint]);
       if (e instanceof CommandError) throw e;
       throw e;
     } finally {
@@ -170,4 +172,22 @@ export class DebianBackend implements DistroBackend {
     }
     return n;
   }
+}
+
+/**
+ * apt's download errors, said plainly (found by bench/faults.sh: otherwise the first line is
+ * mmdebstrap's 300-character command line): the repositories cannot be reached at all, or a
+ * file their index names is gone (the repository changed while the build ran).
+ */
+export function fetchProblem(errors: readonly string[]): { message: string; lines: string[]; hint: string } | undefined {
+  const failed = errors.filter((l) => /Failed to fetch|Unable to fetch/.test(l));
+  if (!failed.length) return undefined;
+  const lines = failed.slice(0, 4).map((l) => `  ${l}`);
+  if (failed.some((l) => /Temporary failure resolving|Could not resolve|Could not connect|Connection (timed out|refused)|No route to host|Network is unreachable/.test(l))) {
+    return { message: 'the package repositories cannot be reached', lines, hint: "check this host's network (DNS, routes, proxy), or point PackageRepos / --mirror at a reachable mirror" };
+  }
+  if (failed.some((l) => /\b404\b|Not Found|Hash Sum mismatch|File has unexpected size/.test(l))) {
+    return { message: 'a package the repository index lists could not be downloaded (the repository changed while the build ran?)', lines, hint: 'build again: the next build reads the current index' };
+  }
+  return { message: 'downloading packages failed', lines, hint: 'see the apt errors above and the full log' };
 }

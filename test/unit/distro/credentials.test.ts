@@ -77,3 +77,12 @@ describe('RPM repository credentials', () => {
     expect(image).not.toMatch(/bot|pa\$s/);
   });
 });
+
+describe('apt download failures', () => {
+  it('are named: unreachable repositories, or a repository that changed during the build', async () => {
+    const { fetchProblem } = await import('../../../src/distro/debian/index.js');
+    expect(fetchProblem(["E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving 'deb.debian.org'"])?.message).toBe('the package repositories cannot be reached');
+    expect(fetchProblem(['E: Failed to fetch http://127.0.0.1:8/repo/pool/kiln-fault-probe_1.0_all.deb  404  Not Found [IP: 127.0.0.1 8]'])?.message).toMatch(/changed while the build ran/);
+    expect(fetchProblem(['E: Unable to locate package x'])).toBeUndefined();
+  });
+});
