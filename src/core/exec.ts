@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { CommandError } from './errors.js';
 import { logToFile } from './log.js';
-import { throwIfAborted } from './abort.js';
+import { isReleasing, throwIfAborted } from './abort.js';
 import { redactSecrets } from './credentials.js';
 
 /**
@@ -65,6 +65,7 @@ export function formatCommand(cmd: string, args: readonly string[], redact: stri
 
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   throwIfAborted();
+  const releasingNow = isReleasing();
   const capture = opts.captureStdout ?? true;
   logToFile(`$ ${formatCommand(cmd, args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}`);
   return await new Promise<RunResult>((resolve, reject) => {
@@ -74,7 +75,10 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       stdio: [opts.input !== undefined ? 'pipe' : opts.inherit ? 'inherit' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    if (child.pid) running.add(child.pid);
+    // a release step (umount, losetup -d, rm of the work directory) is not stopped by a signal that
+    // arrives while it runs: the signal is what it is cleaning up after (found by bench/faults.sh:
+    // SIGINT during the removal of the work directory killed `rm` and left the directory behind)
+    if (child.pid && !releasingNow) running.add(child.pid);
     const stdoutChunks: Buffer[] = [];
     const tail: string[] = [];
     const partial = { stdout: '', stderr: '' };
