@@ -374,7 +374,8 @@ async function changingRepository(t: Target): Promise<Injected> {
   ];
   sc.PostInstallScripts = [{ Path: join(CONFIGS, 'slow-script.sh') }];
   writeFileSync(config, JSON.stringify(base, null, 1));
-  const named: Target = { ...t, name: `${t.name}-repo`, config, artifacts: t.artifacts.map((a) => a.replace(t.name, `${t.name}-repo`)), logs: (out) => [join(out, `logs/${t.name}-repo.log`)] };
+  // the config file's name is the output folder's; the artifact names stay those of the config
+  const named: Target = { ...t, name: `${t.name}-repo`, config, logs: (out) => [join(out, `logs/${t.name}-repo.log`)] };
   const out = join(WORK, 'changing-repo');
   try {
     const b = startBuild(named, out);
