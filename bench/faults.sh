@@ -7,6 +7,7 @@
 # and every next build succeeded. See bench/faults.ts for the details and docs/security.md for a run.
 #
 #   bench/faults.sh [--trials N] [--seed S] [--no-inject] [--only-inject] [--reuse] [--next-each]
+#                   [--configs rootfs,disk,iso] [--faults hangup,enospc,noroute,truncated,repo]
 #   KILN_BENCH_DIR=/var/tmp/kiln-bench-faults (default): work directory, private package cache
 set -eu
 cd "$(dirname "$0")/.."
