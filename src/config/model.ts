@@ -207,6 +207,8 @@ export interface LoadedConfig {
   /** Config name used for output folders: the file name without extension (core-efi.json → core-efi). */
   name: string;
   config: Config;
+  /** --allow-outside-config-dir: referenced files may lie outside baseDir (see config/containment.ts). */
+  allowOutsideConfigDir?: boolean;
 }
 
 /** One AdditionalFiles entry, flattened: copy `source` to `destination` with optional `permissions`. */

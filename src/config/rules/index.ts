@@ -7,7 +7,20 @@ import { checkDistroKeys } from './distro-keys.js';
 import { checkFiles } from './files.js';
 import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
+import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
+import { checkControlCharacters } from './text.js';
 
-export const RULES: readonly Rule[] = [checkDisks, checkArtifacts, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys];
+export const RULES: readonly Rule[] = [
+  checkDisks,
+  checkArtifacts,
+  checkSystemConfigs,
+  checkAccounts,
+  checkFiles,
+  checkReferencedFiles,
+  checkPackages,
+  checkNetworkAndRepos,
+  checkDistroKeys,
+  checkControlCharacters,
+];
 export type { FileKind, RuleContext } from './context.js';

@@ -8,14 +8,13 @@
  * mmdebstrap runs, so dpkg honours them from the first package on.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
 import { dpkgExcludes, DPKG_EXCLUDES_FILE } from '../../system/render/dpkg-excludes.js';
-import { writeInRoot } from '../../system/paths.js';
 import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
 import type { DistroDecl } from '../catalog/index.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
@@ -24,6 +23,7 @@ import { mmdebstrapArgs } from './mmdebstrap.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { sourceLines } from './sources.js';
+import { copyBytes, createFileAt, withDirInRoot, writeInRoot } from '../../system/paths.js';
 
 export class DebianBackend implements DistroBackend {
   readonly name: string;
@@ -126,7 +126,7 @@ export class DebianBackend implements DistroBackend {
   }
 
   async kernels(root: string): Promise<string[]> {
-    return installedKernels(root);
+    return await installedKernels(root);
   }
 
   /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */
@@ -147,16 +147,27 @@ export class DebianBackend implements DistroBackend {
 
   /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */
   private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
-    const dest = join(root, this.decl.packageCacheDir.slice(1));
-    mkdirSync(dest, { recursive: true });
     const wanted = new Set(installed.map((p) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`));
-    let n = 0;
-    for (const f of readdirSync(cacheDir)) {
-      if (wanted.has(f)) {
-        await copyFile(join(cacheDir, f), join(dest, f));
+    // written through an open directory of the image (this runs after the config's scripts, which
+    // may have made the cache directory a link): never onto the build host
+    return await withDirInRoot(root, this.decl.packageCacheDir, {}, async (dest) => {
+      let n = 0;
+      for (const f of readdirSync(cacheDir)) {
+        if (!wanted.has(f)) continue;
+        const from = await open(join(cacheDir, f), 'r');
+        try {
+          const to = await createFileAt(dest, f);
+          try {
+            await copyBytes(from, to);
+          } finally {
+            await to.close();
+          }
+        } finally {
+          await from.close();
+        }
         n++;
       }
-    }
-    return n;
+      return n;
+    });
   }
 }

@@ -164,7 +164,7 @@ export class RpmBackend implements DistroBackend {
   }
 
   async kernels(root: string): Promise<string[]> {
-    return installedKernels(root);
+    return await installedKernels(root);
   }
 
   /**
