@@ -38,22 +38,22 @@ export async function runScripts(ctx: SystemContext, which: ScriptPhase): Promis
         }
         const source = confinedSource(ctx.loaded, s.Path, `${where}.Path`);
         const name = `${i}-${basename(s.Path)}`;
+        let from;
         try {
-          const from = await open(source, 'r');
-          try {
-            const to = await createFileAt(tmp.dir, name, 0o755);
-            try {
-              await copyBytes(from, to);
-              await to.chmod(0o755);
-            } finally {
-              await to.close();
-            }
-          } finally {
-            await from.close();
-          }
+          from = await open(source, 'r');
         } catch (e) {
-          if (e instanceof KilnError) throw e;
           throw new KilnError(`${where}.Path: cannot read script '${s.Path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        }
+        try {
+          const to = await createFileAt(tmp.dir, name, 0o755);
+          try {
+            await copyBytes(from, to);
+            await to.chmod(0o755);
+          } finally {
+            await to.close();
+          }
+        } finally {
+          await from.close();
         }
         info(`${which}: ${formatCommand(s.Path, args)}`);
         const r = await ctx.chroot([`${dirImage}/${name}`, ...args], { allowFailure: true });
