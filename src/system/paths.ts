@@ -427,6 +427,21 @@ export async function copyBytes(from: FileHandle, to: FileHandle, times?: Stats)
   if (times) await to.utimes(times.atime, times.mtime);
 }
 
+/** Copy a host file (Kiln's own, or one the config may refer to) to an image path; parents created 0755. */
+export async function copyIntoRoot(hostFile: string, root: string, imagePath: string, opts: WriteOptions = {}): Promise<void> {
+  const from = await open(hostFile, 'r');
+  try {
+    const to = await openForWriteInRoot(root, imagePath, opts);
+    try {
+      await copyBytes(from, to);
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
+}
+
 /**
  * Copy a tree of the image into another place of the same image (e.g. grub's modules into /boot):
  * regular files by content, links verbatim (never dereferenced), directories recursively; devices,

@@ -4,11 +4,24 @@
  * inside an AdditionalFiles source directory. SSH public key files are checked line by line; a
  * finding names the line number, never the line (it may be a private key).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { distroFor } from '../../distro/catalog/index.js';
+import { RESOURCES } from '../../distro/rpm/repos.js';
+import type { SystemConfig } from '../model.js';
 import { ALLOW_OUTSIDE_FLAG, escapingLinks } from '../containment.js';
 import type { Segment } from '../findings.js';
 import { isPublicKeyLine } from '../ssh-keys.js';
 import type { RuleContext } from './context.js';
+
+/**
+ * Upstream's configs name their distribution's keys where its packages install them
+ * (/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY); Kiln ships those keys and uses its copy (or the host's
+ * at that standard place), so they are not "files of the config".
+ */
+function isShippedKey(sc: SystemConfig, path: string): boolean {
+  return posix.dirname(path) === '/etc/pki/rpm-gpg' && existsSync(join(RESOURCES, distroFor(sc).name, posix.basename(path)));
+}
 
 const HINT = `move it next to the config (relative paths resolve against the config's directory), or pass ${ALLOW_OUTSIDE_FLAG} if you trust this config`;
 
@@ -28,6 +41,13 @@ export function checkReferencedFiles(ctx: RuleContext): void {
     );
     (sc.PackageRepos ?? []).forEach((r, ri) => {
       if (r.SignedBy !== undefined) refs.push({ path: r.SignedBy, at: [...at, 'PackageRepos', ri, 'SignedBy'], what: 'keyring' });
+      // RPM keys: URLs are fetched, local paths are read on the host and copied into the image
+      for (const key of (r.GPGKeys ?? '').split(/\s+/).filter(Boolean)) {
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key) && !key.startsWith('file://')) continue;
+        const path = key.startsWith('file://') ? decodeURIComponent(key.slice('file://'.length)) : key;
+        if (isShippedKey(sc, path)) continue;
+        refs.push({ path, at: [...at, 'PackageRepos', ri, 'GPGKeys'], what: 'repository key' });
+      }
     });
     (sc.PartitionSettings ?? []).forEach((ps, pi) => {
       for (const key of ['RdiffBaseImage', 'OverlayBaseImage'] as const) {

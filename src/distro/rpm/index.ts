@@ -6,7 +6,7 @@
  * with its own .rpmmacros fixes that and carries DisableRpmDocs / OverrideRpmLocales as rpm
  * macros). Downloaded packages stay in the shared cache (locked while the transaction runs).
  */
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import lockfile from 'proper-lockfile';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run, which } from '../../core/exec.js';
 import { endProgress, info } from '../../core/log.js';
-import { resolveInRoot, writeInRoot } from '../../system/paths.js';
+import { copyIntoRoot, removeInRoot, writeInRoot } from '../../system/paths.js';
 import type { DistroDecl } from '../catalog/index.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
 import { dedupe, implicitPackages, installedKernels } from '../common.js';
@@ -142,9 +142,7 @@ export class RpmBackend implements DistroBackend {
           continue;
         }
         const dest = `/etc/pki/rpm-gpg/${basename(fileURLToPath(k))}`;
-        const target = await resolveInRoot(root, dest);
-        await mkdir(join(target, '..'), { recursive: true });
-        await copyFile(fileURLToPath(k), target);
+        await copyIntoRoot(fileURLToPath(k), root, dest);
         keys.push(`file://${dest}`);
       }
       await writeInRoot(root, `/etc/yum.repos.d/${r.id}.repo`, renderRepoFile({ ...r, gpgkeys: keys }), { mode: 0o644 });
@@ -191,7 +189,8 @@ export class RpmBackend implements DistroBackend {
       const q = (extra: string[]) => run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '-qa', ...extra]);
       await writeInRoot(req.root, `${MANIFEST_DIR}/container-manifest-1`, (await q([])).stdout, { mode: 0o644 });
       await writeInRoot(req.root, `${MANIFEST_DIR}/container-manifest-2`, (await q(['--qf', MANIFEST_2_FORMAT])).stdout, { mode: 0o644 });
-      for (const db of this.decl.packageDb) await rm(await resolveInRoot(req.root, db), { recursive: true, force: true });
+      // removed inside the image: a link there is removed itself, never what it points to
+      for (const db of this.decl.packageDb) await removeInRoot(req.root, db, { recursive: true });
       notes.push(`RemoveRpmDb: manifest in ${MANIFEST_DIR}, ${this.decl.packageDb.join(', ')} removed`);
     }
     return notes.join('; ') || 'package caches stayed outside the image';
@@ -208,9 +207,8 @@ export class RpmBackend implements DistroBackend {
       const repo = entry.name.replace(/-[0-9a-f]{16}$/, '');
       for (const f of await readdir(pkgDir)) {
         if (!wanted.has(f)) continue;
-        const dest = await resolveInRoot(root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
-        await mkdir(join(dest, '..'), { recursive: true });
-        await copyFile(join(pkgDir, f), dest);
+        // written inside the image (this runs after the config's scripts, which may have planted links)
+        await copyIntoRoot(join(pkgDir, f), root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
         wanted.delete(f);
         n++;
       }

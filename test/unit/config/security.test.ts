@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, validateConfigText } from '../../../src/config/index.js';
 import { ConfigInvalidError } from '../../../src/config/findings.js';
-import { BASE_DIR, baseConfig, validateObject, type Json } from './helpers.js';
+import { asRpm, BASE_DIR, baseConfig, validateObject, type Json } from './helpers.js';
 
 const sc = (c: Json) => c.SystemConfigs[0];
 const user = (c: Json) => c.SystemConfigs[0].Users[0];
@@ -68,6 +68,7 @@ const OUTSIDE_CASES: Case[] = [
   { name: 'a keyring outside', mutate: (c) => { repo(c).SignedBy = '/usr/share/keyrings/debian-archive-keyring.gpg'; }, path: 'SystemConfigs[0].PackageRepos[0].SignedBy', message: 'keyring "/usr/share/keyrings/debian-archive-keyring.gpg" is outside' },
   { name: 'a package list outside', mutate: (c) => { sc(c).PackageLists = ['/etc/passwd']; }, path: 'SystemConfigs[0].PackageLists[0]', message: 'package list "/etc/passwd" is outside' },
   { name: 'a raw binary outside', mutate: (c) => { c.Disks[0].RawBinaries = [{ BinPath: '/etc/hostname', BlockSize: 512, Seek: 0 }]; }, path: 'Disks[0].RawBinaries[0].BinPath', message: 'raw binary "/etc/hostname" is outside' },
+  { name: 'an RPM repository key outside (read on the host, copied into the image)', mutate: (c) => { asRpm(c); repo(c).GPGKeys = 'https://k.example/key file:///etc/shadow'; }, path: 'SystemConfigs[0].PackageRepos[0].GPGKeys', message: 'repository key "/etc/shadow" is outside' },
   { name: 'a diff base image outside', mutate: (c) => { sc(c).PartitionSettings[1].RdiffBaseImage = '/etc/hostname'; }, path: 'SystemConfigs[0].PartitionSettings[1].RdiffBaseImage', message: 'base image "/etc/hostname" is outside' },
 ];
 
@@ -99,6 +100,14 @@ describe('config rules: rendered text and referenced files', () => {
     expect(allowed.findings.map((f) => f.path)).toEqual(['SystemConfigs[0].KernelCommandLine.ExtraCommandLine']);
     const strict = validateConfigText(text, join(BASE_DIR, 'base.json'));
     expect(strict.findings.map((f) => f.path)).toContain('SystemConfigs[0].AdditionalFiles["/etc/hostname"]');
+  });
+
+  it("RPM keys: URLs and the distribution's own keys at their standard place are not files of the config", () => {
+    const config = asRpm(baseConfig());
+    repo(config).GPGKeys = 'https://k.example/key file:///etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY /etc/pki/rpm-gpg/MICROSOFT-METADATA-GPG-KEY';
+    expect(validateObject(config).findings.filter((f) => f.path.includes('GPGKeys'))).toEqual([]);
+    repo(config).GPGKeys = '/etc/pki/rpm-gpg/NOT-SHIPPED-KEY';
+    expect(validateObject(config).findings.map((f) => f.path)).toContain('SystemConfigs[0].PackageRepos[0].GPGKeys');
   });
 
   it('comments (keys starting with "_") may hold anything', () => {

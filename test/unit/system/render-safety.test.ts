@@ -91,12 +91,12 @@ describe('grub.cfg', () => {
     const cfg = kilnGrubCfg({
       distroName: 'Debian GNU/Linux',
       boot: { uuid: 'u-1', prefix: '/boot' },
-      kernels: [{ version: "6.1' { evil }", initrd: false }],
+      kernels: [{ version: "6.1' { evil }" }],
       cmdline: 'root=PARTUUID=p ro x=$y',
       modules: ['part_gpt'],
     });
     expect(cfg).toContain(`menuentry 'Debian GNU/Linux, Linux 6.1'\\'' { evil }' {\n\tlinux '/boot/vmlinuz-6.1'\\'' { evil }' root=PARTUUID=p ro 'x=$y'\n}`);
-    expect(() => kilnGrubCfg({ distroName: 'D', boot: { uuid: 'u', prefix: '' }, kernels: [{ version: '6\n}', initrd: false }], cmdline: '', modules: [] })).toThrow(/control character/);
+    expect(() => kilnGrubCfg({ distroName: 'D', boot: { uuid: 'u', prefix: '' }, kernels: [{ version: '6\n}' }], cmdline: '', modules: [] })).toThrow(/control character/);
   });
 
   it('/etc/default/grub: grub words inside a shell string (grub-mkconfig copies it verbatim into grub.cfg)', () => {

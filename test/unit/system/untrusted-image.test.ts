@@ -17,7 +17,8 @@ import { writeInRoot } from '../../../src/system/paths.js';
 import { runScripts } from '../../../src/system/scripts.js';
 import { copyAdditionalFiles } from '../../../src/system/steps/additional-files.js';
 import { usersStep } from '../../../src/system/steps/users.js';
-import { packageCacheStep } from '../../../src/system/steps/package-cache.js';
+import { finishDebianPackageState } from '../../../src/distro/debian/package-state.js';
+import { debian } from '../../../src/distro/catalog/debian.js';
 import type { SystemContext } from '../../../src/system/types.js';
 
 let dir: string;
@@ -37,7 +38,7 @@ function ctx(sc: Partial<SystemConfig>, extra: Partial<SystemContext> & { allowO
   return {
     root,
     sc: full,
-    family: 'debian',
+    distro: debian,
     loaded: { file: join(cfg, 'test.json'), baseDir: cfg, name: 'test', config: { SystemConfigs: [full] }, ...(allowOutside ? { allowOutsideConfigDir: true } : {}) },
     chroot: async (argv) => {
       ran.push(argv);
@@ -154,7 +155,7 @@ describe('scripts and caches', () => {
     writeFileSync(join(root, host, 'x.deb'), '');
     mkdirSync(join(root, 'var/lib/apt/lists'), { recursive: true });
     symlinkSync(join(host, 'canary'), join(root, 'var/lib/apt/lists/canary'));
-    await packageCacheStep.run(ctx({}));
+    await finishDebianPackageState({ ...ctx({}), cacheDir: dir, installed: [] });
     expect(existsSync(join(root, host, 'x.deb'))).toBe(false);
     expect(readdirSync(join(root, 'var/lib/apt/lists'))).toEqual([]);
   });
@@ -165,17 +166,18 @@ describe('scripts and caches', () => {
     writeFileSync(join(cache, 'bash_5.2_amd64.deb'), 'deb');
     mkdirSync(join(root, 'var/cache/apt'), { recursive: true });
     symlinkSync(host, join(root, 'var/cache/apt/archives'));
-    const n = await new DebianBackend('bookworm').preserveCache(root, cache, [{ name: 'bash', version: '5.2', arch: 'amd64' }]);
-    expect(n).toBe(1);
+    const note = await new DebianBackend(debian, 'bookworm').finishPackageState({ root, sc: { Name: 't', PreserveTdnfCache: true }, cacheDir: cache, installed: [{ name: 'bash', version: '5.2', arch: 'amd64' }] });
+    expect(note).toMatch(/kept 1 package/);
     expect(readFileSync(join(root, host, 'bash_5.2_amd64.deb'), 'utf8')).toBe('deb');
   });
 });
 
 describe('boot step', () => {
   const backend = {
+    decl: debian,
     name: 'debian',
     family: 'debian',
-    grub: { mkimage: 'grub-mkimage', mkconfig: 'grub-mkconfig', install: 'grub-install', libDir: '/usr/lib/grub', configPath: '/boot/grub/grub.cfg', defaultsFile: '/etc/default/grub' },
+    grub: debian.grub,
     kernels: async () => ['6.1.0-9-amd64'],
   } as unknown as DistroBackend;
 
@@ -198,7 +200,7 @@ describe('boot step', () => {
       bootFs: { uuid: 'u-root', prefix: '/boot' },
       fsTypes: ['fat32', 'ext4'],
       espStaging: esp,
-      shim: false,
+      packages: [],
     };
   }
 
