@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import { additionalFiles } from '../../config/index.js';
 import { confinedSource } from '../../config/containment.js';
-import { copyBytes, mkdirInRoot, openForWriteInRoot, withDirInRoot } from '../paths.js';
+import { copyBytes, existsInRoot, mkdirInRoot, openForWriteInRoot, withDirInRoot } from '../paths.js';
 import { configPath } from '../where.js';
 import type { AdditionalFile } from '../../config/model.js';
 import type { SystemContext, SystemStep } from '../types.js';
@@ -82,9 +82,12 @@ async function copyDirInto(ctx: SystemContext, where: string, source: string, de
     if (st.isDirectory()) {
       const key = `${st.dev}:${st.ino}`;
       if (seen.has(key)) throw new KilnError(`${where}: '${join(source, name)}' loops back to a directory being copied`);
+      // a directory the image already has (e.g. /var/run) keeps its mode and times, as with cp
+      const created = !(await existsInRoot(ctx.root, to));
+      if (created) await mkdirInRoot(ctx.root, to, { mode: st.mode & 0o7777 });
       await copyDirInto(ctx, where, path, to, new Set([...seen, key]));
       const dirSt = st;
-      await withDirInRoot(ctx.root, to, { mode: st.mode & 0o7777 }, (d) => d.utimes(dirSt.atime, dirSt.mtime));
+      if (created) await withDirInRoot(ctx.root, to, {}, (d) => d.utimes(dirSt.atime, dirSt.mtime));
     } else if (st.isFile()) {
       await copyFileTo(path, st, await openForWriteInRoot(ctx.root, to, { mode: st.mode & 0o7777 }));
     } else {
