@@ -4,23 +4,23 @@
  * inside an AdditionalFiles source directory. SSH public key files are checked line by line; a
  * finding names the line number, never the line (it may be a private key).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
-import { distroFor } from '../../distro/catalog/index.js';
-import { RESOURCES } from '../../distro/rpm/repos.js';
-import type { SystemConfig } from '../model.js';
-import { ALLOW_OUTSIDE_FLAG, escapingLinks } from '../containment.js';
+import { readFileSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { ALLOW_OUTSIDE_FLAG, escapingLinks, realPathOf } from '../containment.js';
 import type { Segment } from '../findings.js';
 import { isPublicKeyLine } from '../ssh-keys.js';
 import type { RuleContext } from './context.js';
 
 /**
- * Upstream's configs name their distribution's keys where its packages install them
- * (/etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY); Kiln ships those keys and uses its copy (or the host's
- * at that standard place), so they are not "files of the config".
+ * Upstream's configs name RPM public keys where RPM distributions keep them, /etc/pki/rpm-gpg/NAME;
+ * Kiln uses its shipped copy of its distributions' keys, else the build host's file there. That
+ * directory holds public keys only, so a direct entry of it (one that does not lead elsewhere
+ * through a link) is not a "file of the config".
  */
-function isShippedKey(sc: SystemConfig, path: string): boolean {
-  return posix.dirname(path) === '/etc/pki/rpm-gpg' && existsSync(join(RESOURCES, distroFor(sc).name, posix.basename(path)));
+const RPM_KEY_DIR = '/etc/pki/rpm-gpg';
+function isRpmKeyDirEntry(path: string): boolean {
+  const norm = posix.normalize(path);
+  return posix.dirname(norm) === RPM_KEY_DIR && norm === path && realPathOf(path).startsWith(`${realPathOf(RPM_KEY_DIR)}/`);
 }
 
 const HINT = `move it next to the config (relative paths resolve against the config's directory), or pass ${ALLOW_OUTSIDE_FLAG} if you trust this config`;
@@ -45,7 +45,7 @@ export function checkReferencedFiles(ctx: RuleContext): void {
       for (const key of (r.GPGKeys ?? '').split(/\s+/).filter(Boolean)) {
         if (/^[a-z][a-z0-9+.-]*:\/\//i.test(key) && !key.startsWith('file://')) continue;
         const path = key.startsWith('file://') ? decodeURIComponent(key.slice('file://'.length)) : key;
-        if (isShippedKey(sc, path)) continue;
+        if (isRpmKeyDirEntry(path)) continue;
         refs.push({ path, at: [...at, 'PackageRepos', ri, 'GPGKeys'], what: 'repository key' });
       }
     });

@@ -43,7 +43,7 @@ const CONTROL_CASES: Case[] = [
   { name: 'line feed in a kernel package', mutate: (c) => { sc(c).KernelOptions.default = 'linux-image-amd64\n'; }, path: 'SystemConfigs[0].KernelOptions.default', message: 'control character' },
   { name: 'line feed in an artifact name', mutate: (c) => { c.Disks[0].Artifacts[0].Name = 'base\nx'; }, path: 'Disks[0].Artifacts[0].Name', message: 'control character' },
   { name: 'line feed in script Args', mutate: (c) => { sc(c).PostInstallScripts[0].Args = '--quiet\n--loud'; }, path: 'SystemConfigs[0].PostInstallScripts[0].Args', message: 'control character' },
-  { name: 'line feed in a network device', mutate: (c) => { sc(c).Networks[0].Device = 'eth0\n'; }, path: 'SystemConfigs[0].Networks[0].Device', message: 'control character' },
+  { name: 'line feed in a network device', mutate: (c) => { sc(c).Networks[0].Device = 'eth\n0'; }, path: 'SystemConfigs[0].Networks[0].Device', message: 'control character' },
   { name: 'line feed in an AdditionalFiles destination', mutate: (c) => { sc(c).AdditionalFiles['files/motd'] = '/etc/mo\ntd'; }, path: 'SystemConfigs[0].AdditionalFiles["files/motd"]', message: 'control character' },
   { name: 'line feed in an AdditionalFiles source (a key)', mutate: (c) => { sc(c).AdditionalFiles['files/mo\ntd'] = '/etc/x'; }, path: 'SystemConfigs[0].AdditionalFiles["files/mo\\ntd"]', message: 'the key contains the control character' },
   { name: 'line feed in OverrideRpmLocales', mutate: (c) => { sc(c).OverrideRpmLocales = 'en\nfr'; }, path: 'SystemConfigs[0].OverrideRpmLocales', message: 'control character' },
@@ -102,12 +102,17 @@ describe('config rules: rendered text and referenced files', () => {
     expect(strict.findings.map((f) => f.path)).toContain('SystemConfigs[0].AdditionalFiles["/etc/hostname"]');
   });
 
-  it("RPM keys: URLs and the distribution's own keys at their standard place are not files of the config", () => {
+  it("RPM keys: URLs and public keys in the host's RPM key directory are not files of the config", () => {
     const config = asRpm(baseConfig());
     repo(config).GPGKeys = 'https://k.example/key file:///etc/pki/rpm-gpg/MICROSOFT-RPM-GPG-KEY /etc/pki/rpm-gpg/MICROSOFT-METADATA-GPG-KEY';
-    expect(validateObject(config).findings.filter((f) => f.path.includes('GPGKeys'))).toEqual([]);
-    repo(config).GPGKeys = '/etc/pki/rpm-gpg/NOT-SHIPPED-KEY';
-    expect(validateObject(config).findings.map((f) => f.path)).toContain('SystemConfigs[0].PackageRepos[0].GPGKeys');
+    const outside = (c: Json) => validateObject(c).findings.filter((f) => f.path.includes('GPGKeys') && /outside/.test(f.message));
+    expect(outside(config)).toEqual([]);
+    repo(config).GPGKeys = '/etc/pki/rpm-gpg/a-custom-key';
+    expect(outside(config)).toEqual([]);
+    repo(config).GPGKeys = '/etc/pki/rpm-gpg/../../shadow';
+    expect(outside(config).map((f) => f.path)).toEqual(['SystemConfigs[0].PackageRepos[0].GPGKeys']);
+    repo(config).GPGKeys = '/root/key.asc';
+    expect(outside(config).map((f) => f.path)).toEqual(['SystemConfigs[0].PackageRepos[0].GPGKeys']);
   });
 
   it('comments (keys starting with "_") may hold anything', () => {
