@@ -50,3 +50,14 @@ export function mountPointProblem(mp: string): string | undefined {
   if (parts.includes('')) return mp.endsWith('/') ? 'ends with "/"' : 'contains "//"';
   return undefined;
 }
+
+/** A value a program would take for an option if it stood alone in its argv ("-x", "--installroot=/"). */
+export function optionLike(value: string): boolean {
+  return value.trimStart().startsWith('-');
+}
+
+/**
+ * OverrideRpmLocales: "NONE", "all", or locale names ("en", "pt_BR", "sr@latin", "en_US.UTF-8")
+ * separated by ":". Nothing else: the value becomes an rpm macro (%_install_langs) and a dpkg filter.
+ */
+export const LOCALES = /^(NONE|all|[A-Za-z]{2,3}([_@.][A-Za-z0-9_@.-]*)?(:[A-Za-z]{2,3}([_@.][A-Za-z0-9_@.-]*)?)*)$/i;

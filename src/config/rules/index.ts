@@ -9,7 +9,7 @@ import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
 import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
-import { checkControlCharacters } from './text.js';
+import { checkCommandText, checkControlCharacters } from './text.js';
 
 export const RULES: readonly Rule[] = [
   checkDisks,
@@ -22,5 +22,6 @@ export const RULES: readonly Rule[] = [
   checkNetworkAndRepos,
   checkDistroKeys,
   checkControlCharacters,
+  checkCommandText,
 ];
 export type { FileKind, RuleContext } from './context.js';

@@ -53,6 +53,9 @@ export class RpmBackend implements DistroBackend {
 
   async install(req: InstallRequest): Promise<void> {
     const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    // they end dnf's/tdnf's argv: one starting with "-" would be an option (e.g. --installroot=/)
+    const optionLike = packages.find((p) => p.trimStart().startsWith('-'));
+    if (optionLike !== undefined) throw new KilnError(`package "${optionLike}" starts with "-"; refusing to pass it to the package manager`, ExitCode.InvalidConfig);
     const repos = rpmRepos(this.decl, this.release, req.repos, req.mirror);
     const work = join(req.scratchDir, 'rpm');
     const home = join(work, 'home');

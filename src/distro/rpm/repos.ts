@@ -9,6 +9,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackageRepo } from '../../config/model.js';
 import type { DistroDecl } from '../catalog/index.js';
+import { assertNoControl } from '../../core/safe-text.js';
 
 export const RESOURCES = resolve(import.meta.dirname, '../../../resources/distro');
 
@@ -79,6 +80,8 @@ export function repoId(name: string): string {
 
 /** One repo file; `local` options are for the build's own copy (never written into the image). */
 export function renderRepoFile(r: RpmRepo, local: { metadataExpire?: string } = {}): string {
+  // an INI file: a line feed in a value would add settings of the config's choosing (gpgcheck=0 ...)
+  for (const [what, v] of [['Name', r.name], ['BaseUrl', r.baseurl], ['GPGKeys', r.gpgkeys.join(' ')], ['id', r.id]] as const) assertNoControl(v, `PackageRepos "${r.id}": ${what}`);
   const lines = [
     `[${r.id}]`,
     `name=${r.name}`,

@@ -13,6 +13,8 @@ import { Scope } from '../../../src/core/scope.js';
 import { assertNoControl, mountPointProblem } from '../../../src/core/safe-text.js';
 import { unsafeFatEntries } from '../../../src/disk/fat.js';
 import { repoLines } from '../../../src/distro/debian/sources.js';
+import { hostMacros } from '../../../src/distro/rpm/macros.js';
+import { renderRepoFile } from '../../../src/distro/rpm/repos.js';
 import type { SystemConfig } from '../../../src/config/model.js';
 import { kernelCommandLine } from '../../../src/system/render/cmdline.js';
 import { fstabEscape, renderFstab } from '../../../src/system/render/fstab.js';
@@ -115,6 +117,16 @@ describe('apt sources', () => {
     expect(() => repoLines([{ ...repo, Components: ['main', 'x]'] }], 'bookworm')).toThrow(/Components/);
     expect(() => repoLines([{ ...repo, SignedBy: '/k.gpg trusted=yes' }], 'bookworm')).toThrow(/SignedBy/);
     expect(() => repoLines([{ ...repo, BaseUrl: 'http://r/\u0001' }], 'bookworm')).toThrow(/BaseUrl/);
+  });
+});
+
+describe('RPM repo files and macros', () => {
+  it('a repo file value cannot add settings; OverrideRpmLocales cannot become a macro that runs a command', () => {
+    const repo = { id: 'r', name: 'r', baseurl: 'https://r/', gpgcheck: true, repoGpgcheck: false, gpgkeys: [], install: false };
+    expect(renderRepoFile(repo)).toContain('baseurl=https://r/\n');
+    expect(() => renderRepoFile({ ...repo, baseurl: 'https://r/\ngpgcheck=0' })).toThrow(/BaseUrl: contains the control character/);
+    expect(hostMacros({ Name: 'x', OverrideRpmLocales: 'en:fr' })).toContain('%_install_langs en:fr\n');
+    expect(() => hostMacros({ Name: 'x', OverrideRpmLocales: '%(touch /tmp/pwned)' })).toThrow(/OverrideRpmLocales: .* is not a list of locales/);
   });
 });
 
