@@ -7,7 +7,7 @@
  * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by install() before
  * mmdebstrap runs, so dpkg honours them from the first package on.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -57,9 +57,7 @@ export class DebianBackend implements DistroBackend {
     const excludes = dpkgExcludes(req.sc);
     if (excludes) await writeInRoot(req.root, DPKG_EXCLUDES_FILE, excludes, { mode: 0o644 });
     // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
-    const conf = join(req.root, 'etc/initramfs-tools/conf.d');
-    mkdirSync(conf, { recursive: true });
-    writeFileSync(join(conf, 'kiln.conf'), 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n');
+    await writeInRoot(req.root, '/etc/initramfs-tools/conf.d/kiln.conf', 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n', { mode: 0o644 });
     const archives = join(req.scratchDir, 'apt-archives');
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
