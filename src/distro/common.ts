@@ -37,3 +37,30 @@ export async function installedKernels(root: string): Promise<string[]> {
 export function dedupe(list: readonly string[]): string[] {
   return [...new Set(list)];
 }
+
+/** What every backend shares: its declaration, release and grub names, implicit packages, kernels. */
+export abstract class BackendBase {
+  readonly name: string;
+  readonly grub: DistroDecl['grub'];
+
+  constructor(
+    readonly decl: DistroDecl,
+    readonly release: string,
+  ) {
+    this.name = decl.name;
+    this.grub = decl.grub;
+  }
+
+  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    return implicitPackages(this.decl, req);
+  }
+
+  /** The config's packages and the implicit ones, once each. */
+  protected packageSet(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    return dedupe([...req.packages, ...this.implicitPackages(req)]);
+  }
+
+  async kernels(root: string): Promise<string[]> {
+    return await installedKernels(root);
+  }
+}

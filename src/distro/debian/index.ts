@@ -16,27 +16,16 @@ import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
 import { dpkgExcludes, DPKG_EXCLUDES_FILE } from '../../system/render/dpkg-excludes.js';
 import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
-import type { DistroDecl } from '../catalog/index.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
-import { dedupe, implicitPackages, installedKernels } from '../common.js';
+import { BackendBase } from '../common.js';
 import { mmdebstrapArgs } from './mmdebstrap.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { sourceLines } from './sources.js';
 import { copyBytes, createFileAt, withDirInRoot, writeInRoot } from '../../system/paths.js';
 
-export class DebianBackend implements DistroBackend {
-  readonly name: string;
+export class DebianBackend extends BackendBase implements DistroBackend {
   readonly family = 'debian' as const;
-  readonly grub;
-
-  constructor(
-    readonly decl: DistroDecl,
-    readonly release: string,
-  ) {
-    this.name = decl.name;
-    this.grub = decl.grub;
-  }
 
   hostTools(): string[] {
     return ['mmdebstrap', 'unshare', 'flock', 'chroot', 'mount', 'umount', 'dpkg-query'];
@@ -46,12 +35,8 @@ export class DebianBackend implements DistroBackend {
     return ['/usr/share/mmdebstrap/hooks/eatmydata/extract.sh'];
   }
 
-  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
-    return implicitPackages(this.decl, req);
-  }
-
   async install(req: InstallRequest): Promise<void> {
-    const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    const packages = this.packageSet(req);
     const sources = sourceLines(req.repos, this.release, req.mirror, this.decl);
     // written before any package: dpkg honours the path filters from the first file on
     const excludes = dpkgExcludes(req.sc);
@@ -121,10 +106,6 @@ export class DebianBackend implements DistroBackend {
       .filter((f) => f[0]?.startsWith('ii'))
       .map(([, name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async kernels(root: string): Promise<string[]> {
-    return await installedKernels(root);
   }
 
   /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */

@@ -15,9 +15,8 @@ import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run, which } from '../../core/exec.js';
 import { endProgress, info } from '../../core/log.js';
 import { copyIntoRoot, removeInRoot, writeInRoot } from '../../system/paths.js';
-import type { DistroDecl } from '../catalog/index.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
-import { dedupe, implicitPackages, installedKernels } from '../common.js';
+import { BackendBase } from '../common.js';
 import { excludeDocs, hostMacros, imageMacros, RPM_DBPATH } from './macros.js';
 import { RpmProgress, rpmFailure } from './progress.js';
 import { describeRepos, renderRepoFile, rpmRepos, trustedKeyDir, type RpmRepo } from './repos.js';
@@ -26,18 +25,8 @@ const MANIFEST_DIR = '/var/lib/rpmmanifest';
 /** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
 const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{BUILDARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
 
-export class RpmBackend implements DistroBackend {
-  readonly name: string;
+export class RpmBackend extends BackendBase implements DistroBackend {
   readonly family = 'rpm' as const;
-  readonly grub;
-
-  constructor(
-    readonly decl: DistroDecl,
-    readonly release: string,
-  ) {
-    this.name = decl.name;
-    this.grub = decl.grub;
-  }
 
   hostTools(): string[] {
     return ['rpm', 'unshare', 'mount', 'umount', 'chroot'];
@@ -47,12 +36,8 @@ export class RpmBackend implements DistroBackend {
     return [];
   }
 
-  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
-    return implicitPackages(this.decl, req);
-  }
-
   async install(req: InstallRequest): Promise<void> {
-    const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    const packages = this.packageSet(req);
     // they end dnf's/tdnf's argv: one starting with "-" would be an option (e.g. --installroot=/)
     const optionLike = packages.find((p) => p.trimStart().startsWith('-'));
     if (optionLike !== undefined) throw new KilnError(`package "${optionLike}" starts with "-"; refusing to pass it to the package manager`, ExitCode.InvalidConfig);
@@ -162,10 +147,6 @@ export class RpmBackend implements DistroBackend {
       .filter(([name]) => name !== 'gpg-pubkey') // imported keys are database entries, not packages
       .map(([name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async kernels(root: string): Promise<string[]> {
-    return await installedKernels(root);
   }
 
   /**
