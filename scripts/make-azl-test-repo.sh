@@ -10,6 +10,9 @@
 #   DIR/RPM-GPG-KEY-kiln-test        the armored public key (private key: DIR/.gnupg)
 #   DIR/.kiln-test-repo-hash         hash of this script, scripts/azl-test-repo/* and the Debian package list
 #
+# `make-azl-test-repo.sh --hash` prints that hash and exits (test/e2e/lib/azl-repo.ts names its
+# directory after it).
+#
 # Prints file://DIR as the last line of stdout; progress goes to stderr. When DIR already holds a
 # complete repository of the same hash, it prints the URL and does nothing else. The build happens
 # in DIR.tmp.XXXXXX and is renamed into place at the end, so a killed run never leaves a DIR that
@@ -18,9 +21,7 @@ set -euo pipefail
 exec 3>&1 1>&2 # stdout is for the URL only
 
 die() { echo "make-azl-test-repo: $*" >&2; exit 1; }
-[ $# -eq 1 ] || die "usage: $0 DIR"
-DIR=$(realpath -m -- "$1")
-case $DIR in *[!A-Za-z0-9._/+-]*) die "DIR may only contain letters, digits and . _ / + - ($DIR)" ;; esac
+[ $# -eq 1 ] || die "usage: $0 DIR | --hash"
 SELF=$(realpath -- "${BASH_SOURCE[0]}")
 DATA=$(dirname "$SELF")/azl-test-repo
 REPO_PATH=3.0/prod/base/x86_64
@@ -52,6 +53,10 @@ HASH=$(
   } | sha256sum | cut -c1-64
 )
 
+if [ "$1" = --hash ]; then echo "$HASH" >&3; exit 0; fi
+DIR=$(realpath -m -- "$1")
+case $DIR in *[!A-Za-z0-9._/+-]*) die "DIR may only contain letters, digits and . _ / + - ($DIR)" ;; esac
+
 complete() {
   [ "$(cat "$DIR/.kiln-test-repo-hash" 2>/dev/null)" = "$HASH" ] &&
     [ -s "$DIR/$REPO_PATH/repodata/repomd.xml" ] && [ -s "$DIR/$REPO_PATH/repodata/repomd.xml.asc" ] &&
@@ -74,6 +79,7 @@ complete && done_url # another run finished it while we waited
 # We hold the lock: any DIR.tmp.* is left over from a killed run.
 rm -rf --one-file-system "$DIR".tmp.* "$DIR".old.*
 TMP=$(mktemp -d "$DIR.tmp.XXXXXX")
+chmod 0755 "$TMP"
 WORK=$TMP/.work
 # gpg-agent's socket lives in its home: keep that path short (DIR may be deep), move it in at the end.
 GNUPGHOME=$(mktemp -d /tmp/kiln-gpg.XXXXXX)

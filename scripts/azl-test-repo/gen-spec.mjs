@@ -30,7 +30,8 @@ const RELEASE = '1.azl3';
 
 /** Debian package (name or pattern) → Azure Linux package. First match wins; unlisted names stay. */
 const DEB_TO_AZL = [
-  [['base-files', 'base-passwd', 'usrmerge'], 'filesystem'],
+  // (usrmerge stays apart: its converter needs perl, which a base system should not pull in)
+  [['base-files', 'base-passwd'], 'filesystem'],
   [['libc6', 'libc-bin'], 'glibc'],
   [['gcc-12-base', 'libgcc-s1'], 'libgcc'],
   [['libstdc++6'], 'libstdc++'],
@@ -487,8 +488,11 @@ function requiresOf(p) {
     }
   }
   for (const d of DROP_REQUIRES[p.name] ?? []) out.delete(d);
-  // every package sits on the base tree, so rpm installs `filesystem` (users, groups) first
-  if (p.name !== 'filesystem' && p.name !== 'kiln-test-unsigned') out.add('filesystem');
+  // every package sits on the base tree, so rpm installs `filesystem` (users, groups) first; it
+  // requires nothing itself (Debian's base-files and base-passwd depend on what their maintainer
+  // scripts run), so no dependency loop can put another package before it
+  if (p.name === 'filesystem') return [];
+  if (p.name !== 'kiln-test-unsigned') out.add('filesystem');
   out.delete(p.name);
   for (const r of out) if (!pkgs.has(r)) fail(`${p.name} requires ${r}, which no package provides`);
   return [...out].sort();
@@ -573,6 +577,30 @@ for (const name of names) {
   w(`%description -n ${name}`);
   w(x?.description ?? NOTES[name] ?? (debList.length ? `Repackaged from Debian bookworm: ${debList.join(', ')}.` : x.summary));
   if (x?.description && debList.length) w(`Repackaged from Debian bookworm: ${debList.join(', ')}.`);
+}
+// rpm looks owners up in the root (its /etc/passwd and /etc/group) while it unpacks a package, so
+// the files of the package that brings those two files (/etc/shadow: root:shadow, /var/mail:
+// root:mail, setgid) would fall back to root, with a warning, and lose their set-id bits. In a new
+// root, its %pretrans (Lua: no shell exists yet) writes the two files first; rpm then unpacks the
+// same content over them.
+const accounts = [...pkgs.values()].find((p) => p.files.some((e) => e.path === '/etc/group'));
+if (!accounts || !accounts.files.some((e) => e.path === '/etc/passwd')) fail('no package carries both /etc/passwd and /etc/group');
+{
+  const text = (f) => {
+    const t = readFileSync(T(f), 'utf8').replace(/%/g, '%%');
+    if (t.includes(']==]')) fail(`${f} cannot be quoted in Lua`);
+    return `[==[${t}]==]`;
+  };
+  w();
+  w(`%pretrans -n ${accounts.name} -p <lua>`);
+  w('if not posix.access("/etc/group") then');
+  w('  posix.mkdir("/etc")');
+  w(`  for name, content in pairs({ passwd = ${text('/etc/passwd')}, group = ${text('/etc/group')} }) do`);
+  w('    local f = assert(io.open("/etc/" .. name, "w"))');
+  w('    f:write(content)');
+  w('    f:close()');
+  w('  end');
+  w('end');
 }
 w();
 w('%prep');

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { output, run, type RunResult } from '../../../src/core/exec.js';
+import { output, run } from '../../../src/core/exec.js';
 import { REPO } from './images.js';
 import { e2eWorkDir } from './workdir.js';
 
@@ -104,13 +104,20 @@ export interface DnfOptions {
   gpgcheck?: boolean;
 }
 
+export interface DnfResult {
+  code: number;
+  stdout: string;
+  /** All of dnf's stderr (rpm's warnings, the GPG key import, errors). */
+  stderr: string;
+}
+
 /**
  * `dnf --installroot ROOT install PACKAGES` from the test repository, isolated from the host: a
  * private HOME whose .rpmmacros puts the database at ROOT/var/lib/rpm (Debian's rpm defaults to
  * ~/.rpmdb), its own reposdir and cachedir, --releasever 3.0, metadata_expire=0 (file:// metadata
  * is rebuilt in place), signatures checked against the test key. Never throws: returns dnf's result.
  */
-export async function dnfInstall(repo: AzlTestRepo, opts: DnfOptions): Promise<RunResult> {
+export async function dnfInstall(repo: AzlTestRepo, opts: DnfOptions): Promise<DnfResult> {
   const gpg = opts.gpgcheck ?? true ? '1' : '0';
   const home = join(opts.scratch, 'home');
   const reposd = join(opts.scratch, 'repos.d');
@@ -140,11 +147,13 @@ export async function dnfInstall(repo: AzlTestRepo, opts: DnfOptions): Promise<R
     join(reposd, 'azl-test.repo'),
     ['[azl-test]', 'name=Kiln offline Azure Linux 3.0 test repository', `baseurl=${repo.baseUrl}`, `gpgkey=file://${repo.keyFile}`, `gpgcheck=${gpg}`, `repo_gpgcheck=${gpg}`, 'enabled=1', ''].join('\n'),
   );
-  return await run(
+  const stderr: string[] = [];
+  const r = await run(
     'dnf',
     ['-y', '--config', conf, '--installroot', opts.root, '--releasever', '3.0', '--setopt', `reposdir=${reposd}`, 'install', ...opts.packages],
-    { allowFailure: true, env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8' } },
+    { allowFailure: true, env: { ...process.env, HOME: home, LC_ALL: 'C.UTF-8' }, onLine: (line, stream) => void (stream === 'stderr' && stderr.push(line)) },
   );
+  return { code: r.code, stdout: r.stdout, stderr: stderr.join('\n') };
 }
 
 /** The package names in a root's rpm database (`rpm --root ROOT -qa`), sorted. */
