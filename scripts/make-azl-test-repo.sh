@@ -67,7 +67,7 @@ done_url() { echo "file://$DIR" >&3; exit 0; }
 complete && done_url
 
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap --mode=root, chroot)"
-for t in mmdebstrap rpmbuild rpmsign createrepo_c gpg gpgconf dpkg-deb unshare chroot node flock; do
+for t in mmdebstrap rpmbuild rpmsign rpmkeys createrepo_c gpg gpg-agent gpgconf dpkg-deb unshare chroot node flock; do
   command -v "$t" >/dev/null || die "$t is missing: run ./kiln prereqs --all --install"
 done
 

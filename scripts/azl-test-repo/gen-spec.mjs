@@ -143,8 +143,12 @@ const PRIMARY = {
  */
 const NEVER_REQUIRED = new Set(['dpkg', 'debconf', 'cdebconf', 'ucf', 'usrmerge', 'adduser', 'init-system-helpers', 'runit-helper', 'linux-base', 'sensible-utils', 'install-info']);
 
-/** Azure Linux-side dependencies to leave out (Debian's rpm carries rpmbuild's perl needs; the kernel does not need an initramfs generator). */
-const DROP_REQUIRES = { rpm: ['perl'], kernel: ['dracut'] };
+/**
+ * Azure Linux-side dependencies to leave out: Debian's rpm packages also hold rpmbuild, rpmsign and
+ * rpm2archive (split out below, as Azure Linux and Fedora do, so a container's rpm does not pull
+ * perl, libarchive and ICU in); the kernel does not need an initramfs generator (Kiln runs dracut).
+ */
+const DROP_REQUIRES = { rpm: ['perl', 'rpm-build-libs', 'debugedit', 'libarchive'], kernel: ['dracut'] };
 
 /** Paths Kiln writes into the tree (or takes over from Debian): they go here whatever dpkg says. */
 const FORCED = [
@@ -160,6 +164,9 @@ const FORCED = [
   [/^\/usr\/share\/kiln-test-unsigned(\/|$)/, 'kiln-test-unsigned'],
   [/^\/usr\/lib\/systemd\/system\/ssh\.service\.d(\/|$)/, 'openssh-server'],
   [/^\/usr\/share\/doc\/shim(\/|$)/, 'shim'],
+  [/^\/usr\/bin\/(rpmbuild|rpmspec|gendiff)$/, 'rpm-build'],
+  [/^\/usr\/bin\/rpmsign$/, 'rpm-sign'],
+  [/^\/usr\/bin\/rpm2archive$/, 'rpm2archive'],
   // merged-/usr aliases, which every Debian package with a file in /bin, /lib or /sbin lists
   [/^\/(bin|sbin|lib|lib32|lib64|libx32)$/, 'filesystem'],
 ];
@@ -223,6 +230,9 @@ const EXTRA = {
     description: "Built at repository-build time with Debian's grub-mkimage -O x86_64-efi -p /boot/grub2 and an embedded module set; like Azure Linux's binary it reads $prefix/grub.cfg from the ESP it was loaded from.",
   },
   shim: { versionOf: 'shim', requires: ['grub2-efi-binary'], summary: "UEFI shim (Debian's Microsoft-signed shimx64.efi) as /boot/efi/EFI/BOOT/bootx64.efi" },
+  'rpm-build': { versionOf: 'rpm', requires: ['rpm', 'rpm-build-libs', 'debugedit', 'perl', 'bash', 'coreutils', 'findutils', 'cpio', 'diffutils', 'gzip', 'tar'], summary: "rpmbuild, rpmspec and gendiff (from Debian's rpm)" },
+  'rpm-sign': { versionOf: 'rpm', requires: ['rpm', 'rpm-build-libs'], summary: "rpmsign (from Debian's rpm)" },
+  rpm2archive: { versionOf: 'rpm', requires: ['rpm-libs', 'libarchive', 'popt'], summary: "rpm2archive (from Debian's rpm2cpio)" },
   tdnf: {
     version: '0', noarch: true, requires: ['rpm'], summary: 'tdnf (empty in the Kiln test repository)',
     description: 'Empty: Debian has no tdnf. Images are built with dnf --installroot from the build host; the guest queries its packages with rpm.',
@@ -252,7 +262,7 @@ const EXTRA = {
 const NOTES = {
   'grub2-tools': "Debian's grub-common and grub2-common, also under Azure Linux's grub2-* program names (symlinks). Debian's grub uses the directory name \"grub\" where Azure Linux uses /boot/grub2: /boot/grub is a symlink to grub2, so grub-install's core.img prefix and grub-mkconfig's output meet.",
   kernel: "Debian's kernel, with Debian's version string in its file names (/boot/vmlinuz-<kver>, /usr/lib/modules/<kver>). No initramfs: Kiln runs dracut.",
-  rpm: "Debian's rpm, with /etc/rpm/macros.dbpath setting %_dbpath /var/lib/rpm (Debian's default is ~/.rpmdb) so rpm -qa in the guest reads the image's database.",
+  rpm: "Debian's rpm, rpm-common and rpm2cpio (but rpmbuild, rpmspec, gendiff: rpm-build; rpmsign: rpm-sign; rpm2archive: rpm2archive), with /etc/rpm/macros.dbpath setting %_dbpath /var/lib/rpm (Debian's default is ~/.rpmdb) so rpm -qa in the guest reads the image's database.",
   'openssh-server': "Debian's OpenSSH server; host keys are made when sshd first starts (ssh.service.d/kiln-host-keys.conf), not shipped.",
   filesystem: 'The base tree: directories, /etc/passwd, /etc/group, /etc/shadow, ld.so.cache and the other files no Debian package owns, with base-files and base-passwd.',
 };
