@@ -150,6 +150,9 @@ const NEVER_REQUIRED = new Set(['dpkg', 'debconf', 'cdebconf', 'ucf', 'usrmerge'
  */
 const DROP_REQUIRES = { rpm: ['perl', 'rpm-build-libs', 'debugedit', 'libarchive'], kernel: ['dracut'] };
 
+/** Requirements Azure Linux has and Debian does not (Debian's anacron runs without cron). */
+const ADD_REQUIRES = { 'cronie-anacron': ['cronie'] };
+
 /** Paths Kiln writes into the tree (or takes over from Debian): they go here whatever dpkg says. */
 const FORCED = [
   [/^\/(etc\/os-release|usr\/lib\/os-release|etc\/azurelinux-release|etc\/issue|etc\/issue\.net)$/, 'azurelinux-release'],
@@ -489,7 +492,7 @@ for (const e of entries) {
 // --- dependencies -------------------------------------------------------------------------------
 
 function requiresOf(p) {
-  const out = new Set(EXTRA[p.name]?.requires ?? []);
+  const out = new Set([...(EXTRA[p.name]?.requires ?? []), ...(ADD_REQUIRES[p.name] ?? [])]);
   for (const deb of p.debs) {
     for (const group of debs.get(deb).depends) {
       const pick = group.find((a) => debs.has(a)) ?? group.map((a) => provides.get(a)).find(Boolean);
@@ -542,8 +545,9 @@ function fileLine(e) {
   const p = e.path;
   let flags = '';
   if (/^\/usr\/share\/(doc|man|info)\//.test(p)) flags += '%doc ';
+  // /usr/share/locale/<lang>/..., /usr/share/man/<lang>/... (not the man1..man8 sections)
   const lang = /^\/usr\/share\/(?:locale|man)\/([^/]+)\/./.exec(p)?.[1];
-  if (lang && !/^man\d|^man[a-z]?$|^locale\.alias$/.test(lang) && !p.endsWith('/locale.alias')) flags += `%lang(${lang}) `;
+  if (lang && !/^man\d/.test(lang)) flags += `%lang(${lang}) `;
   if (e.st.isFile() && conffiles.has(p)) flags += '%config(noreplace) ';
   return `${flags}${attr(e.st)}${specPath(p)}`;
 }

@@ -85,7 +85,10 @@ function markUsedAndSweep(dir: string): void {
     if (other === dir || !/^azl3-[0-9a-f]{16}$/.test(name)) continue;
     try {
       const age = (now.getTime() - statSync(join(other, '.kiln-test-repo-hash')).mtimeMs) / 86_400_000;
-      if (age > SWEEP_AFTER_DAYS) rmSync(other, { recursive: true, force: true });
+      if (age > SWEEP_AFTER_DAYS) {
+        rmSync(other, { recursive: true, force: true });
+        rmSync(`${other}.lock`, { force: true });
+      }
     } catch {
       // no hash file: a build in progress (DIR.tmp.*) or one that never finished; the script clears those
     }
