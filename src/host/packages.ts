@@ -29,6 +29,15 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   rpm: 'rpm',
   createrepo_c: 'createrepo-c',
   dnf: 'dnf',
+  // the offline Azure Linux test repository (scripts/make-azl-test-repo.sh): rpmbuild, signing, checks
+  rpmbuild: 'rpm',
+  rpmsign: 'rpm',
+  rpmkeys: 'rpm',
+  'dpkg-deb': 'dpkg',
+  gpg: 'gpg',
+  'gpg-agent': 'gpg-agent', // a Recommends of gpg, which prereqs' --no-install-recommends leaves out
+  gpgconf: 'gpgconf',
+  gpgv: 'gpgv',
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
