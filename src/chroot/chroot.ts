@@ -6,8 +6,8 @@
  * write the build host. Each call gets fresh namespaces; when the program ends, or Kiln dies (even
  * by SIGKILL: --die-with-parent), every process and mount of the call disappears with them.
  */
-import { existsSync, lstatSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { run, type RunOptions, type RunResult } from '../core/exec.js';
 import { assertPlainPath, imageMountPoints, imageSandboxArgs, MINIMAL_DEV, toolSandboxArgs, type ImageSandbox, type ToolSandbox } from './sandbox.js';
 
@@ -77,9 +77,14 @@ export async function runInToolSandbox(argv: readonly string[], sandbox: ToolSan
   const root = sandbox.installRoot;
   const placeholders: string[] = [];
   if (root) {
-    for (const p of ['proc', 'dev', ...(sandbox.binds ?? []).flatMap((b) => (b.dest?.startsWith(`${root}/`) ? [b.dest.slice(root.length + 1)] : []))]) {
-      assertPlainPath(root, p);
+    const inRoot = (sandbox.binds ?? []).flatMap((b) => (b.dest?.startsWith(`${root}/`) ? [{ source: b.source, rel: b.dest.slice(root.length + 1) }] : []));
+    for (const p of ['proc', 'dev', ...inRoot.map((b) => b.rel)]) assertPlainPath(root, p);
+    // bwrap would make missing mount points (and their parents) mode 0700: /var/cache/apt is 0755
+    for (const { source, rel } of inRoot) {
+      const dest = join(root, rel);
+      mkdirSync(statSync(source).isDirectory() ? dest : dirname(dest), { recursive: true, mode: 0o755 });
     }
+    for (const d of ['proc', 'dev']) mkdirSync(join(root, d), { recursive: true, mode: 0o755 });
     for (const d of MINIMAL_DEV) if (!existsSync(join(root, 'dev', d))) placeholders.push(join(root, 'dev', d));
   }
   const [cmd, args] = toolSandboxCommand(argv, sandbox);

@@ -22,7 +22,7 @@
  * the program off Kiln's terminal (TIOCSTI), and --die-with-parent ends the whole namespace when
  * Kiln dies, even by SIGKILL.
  */
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
 
@@ -101,10 +101,39 @@ export function hostFacts(): HostFacts {
 export interface ImageSandbox {
   /** Share the host's network (default: a network namespace of its own with only loopback). */
   network?: boolean;
-  /** Host device nodes exposed at the same path (e.g. the loop device grub-install writes to). */
+  /**
+   * Host device nodes exposed at the same path (e.g. the loop device grub-install writes to), each
+   * with its sysfs entry, read-only (`/sys/dev/block/MAJ:MIN` and its directory): grub finds a
+   * partition's disk and start sector through `udevadm info` and sysfs.
+   */
   devices?: readonly string[];
-  /** Mount the host's /sys read-only (default: no /sys at all). */
+  /** Mount the host's whole /sys read-only (default: none, or only the devices' entries). */
   sys?: boolean;
+}
+
+/** A block device's place in sysfs. */
+export interface DeviceSysfs {
+  /** /sys/dev/block/MAJ:MIN */
+  link: string;
+  /** Its target, relative (../../devices/virtual/block/loop3/loop3p1). */
+  target: string;
+  /** The directory it points to (/sys/devices/virtual/block/loop3/loop3p1). */
+  dir: string;
+}
+
+/** The host's sysfs entry of a block device node (undefined for other nodes). */
+export function hostSysfs(device: string): DeviceSysfs | undefined {
+  try {
+    const st = statSync(device);
+    if (!st.isBlockDevice()) return undefined;
+    const major = Math.floor(st.rdev / 256) & 0xfff;
+    const minor = (st.rdev & 0xff) | (Math.floor(st.rdev / 4096) & 0xfff00);
+    const link = `/sys/dev/block/${major}:${minor}`;
+    const target = readlinkSync(link);
+    return { link, target, dir: resolve(dirname(link), target) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Namespaces, capabilities, process lifetime: the part both sandboxes share. */
@@ -139,14 +168,30 @@ function checkDevice(device: string): void {
 }
 
 /** bwrap options (without the program) that make `root` the `/` of the program. */
-export function imageSandboxArgs(root: string, opts: ImageSandbox = {}, facts: HostFacts = hostFacts()): string[] {
+export function imageSandboxArgs(
+  root: string,
+  opts: ImageSandbox = {},
+  facts: HostFacts = hostFacts(),
+  sysfsOf: (device: string) => DeviceSysfs | undefined = hostSysfs,
+): string[] {
   const args = ['--bind', root, '/', ...procArgs('/proc', facts), '--dev', '/dev'];
+  const sysfs: DeviceSysfs[] = [];
   for (const d of opts.devices ?? []) {
     checkDevice(d);
     args.push('--dev-bind', d, d);
+    const s = sysfsOf(d);
+    if (s) sysfs.push(s);
   }
   args.push('--tmpfs', '/run');
   if (opts.sys) args.push('--ro-bind', '/sys', '/sys');
+  else if (sysfs.length) {
+    // a tmpfs /sys (nothing is created in the image's own /sys) with only these devices' entries
+    args.push('--tmpfs', '/sys');
+    const dirs = sysfs.map((s) => s.dir).filter((d, i, all) => !all.some((o, j) => j !== i && d.startsWith(`${o}/`)));
+    for (const d of [...new Set(dirs)]) args.push('--ro-bind', d, d);
+    for (const s of sysfs) args.push('--symlink', s.target, s.link);
+    args.push('--remount-ro', '/sys');
+  }
   args.push(...policyArgs(!!opts.network), '--chdir', '/');
   return args;
 }
@@ -223,7 +268,7 @@ export function assertPlainPath(root: string, relative: string): void {
 
 /** Mount points below an image root that the image sandbox uses. */
 export function imageMountPoints(opts: ImageSandbox = {}): string[] {
-  return ['proc', 'dev', 'run', ...(opts.sys ? ['sys'] : [])];
+  return ['proc', 'dev', 'run', ...(opts.sys || opts.devices?.length ? ['sys'] : [])];
 }
 
 /** A whole-disk loop device and its partition nodes (/dev/loop3, /dev/loop3p1, ...): what grub needs. */

@@ -55,6 +55,22 @@ describe('image sandbox (every command run inside an image)', () => {
     expect(after(wide, '--dev-bind', 2)).toEqual([['/dev/loop3', '/dev/loop3'], ['/dev/loop3p1', '/dev/loop3p1']]);
     expect(after(wide, '--ro-bind', 2)).toContainEqual(['/sys', '/sys']);
     expect(() => imageSandboxArgs('/w/root', { devices: ['/etc/passwd'] }, FACTS)).toThrow(/not a device node/);
+    // named devices bring their sysfs entries (grub asks udevadm, then reads .../start), nothing else of /sys
+    const sysfs = (d: string) => {
+      const name = d.slice('/dev/'.length);
+      const disk = name.replace(/(\d)p\d+$/, '$1');
+      const dir = name === disk ? `/sys/devices/virtual/block/${disk}` : `/sys/devices/virtual/block/${disk}/${name}`;
+      return { link: `/sys/dev/block/7:${name.length}`, target: `../..${dir.slice(4)}`, dir };
+    };
+    const grub = imageSandboxArgs('/w/root', { devices: ['/dev/loop3', '/dev/loop3p1'] }, FACTS, sysfs);
+    const tail = grub.slice(grub.indexOf('/run') + 1, grub.indexOf('--unshare-pid'));
+    expect(tail).toEqual([
+      '--tmpfs', '/sys',
+      '--ro-bind', '/sys/devices/virtual/block/loop3', '/sys/devices/virtual/block/loop3',
+      '--symlink', '../../devices/virtual/block/loop3', '/sys/dev/block/7:5',
+      '--symlink', '../../devices/virtual/block/loop3/loop3p1', '/sys/dev/block/7:7',
+      '--remount-ro', '/sys',
+    ]);
     expect(() => imageSandboxArgs('/w/root', { devices: ['/dev/../etc/shadow'] }, FACTS)).toThrow(/not a device node/);
   });
 
