@@ -93,7 +93,10 @@ export async function runInToolSandbox(argv: readonly string[], sandbox: ToolSan
     ...(root ? [`root ${root}`] : []),
     ...(sandbox.writable?.length ? [`writes ${sandbox.writable.join(' ')}`] : []),
     ...(sandbox.readable?.length ? [`reads ${sandbox.readable.join(' ')}`] : []),
-    ...(sandbox.binds ?? []).map((b) => `${b.readOnly ? 'ro' : 'rw'} ${b.source}${b.dest && b.dest !== b.source ? ` at ${b.dest}` : ''}`),
+    ...(sandbox.binds ?? []).map((b) => {
+      const dest = b.dest && root && b.dest.startsWith(`${root}/`) ? `ROOT${b.dest.slice(root.length)}` : b.dest;
+      return `${b.readOnly ? 'ro' : 'rw'} ${b.source}${dest && dest !== b.source ? ` at ${dest}` : ''}`;
+    }),
     sandbox.network ? 'host network' : 'no network',
   ];
   try {
