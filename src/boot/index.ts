@@ -11,6 +11,7 @@
  * src/system/paths.ts, never through a plain host path.
  */
 import { basename, dirname, posix } from 'node:path';
+import { diskNodes } from '../chroot/chroot.js';
 import type { SystemConfig } from '../config/model.js';
 import { enableGrubMkconfig } from '../config/defaults.js';
 import { KilnError } from '../core/errors.js';
@@ -116,7 +117,10 @@ async function installBios(ctx: BootContext): Promise<void> {
   info(`boot: grub for BIOS on ${ctx.table === 'gpt' ? 'the bios_grub partition' : 'the MBR gap'}`);
   const mods = grubModules(ctx.table, ctx.fsTypes).join(' ');
   try {
-    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice]);
+    // the sandbox's /dev has no block devices: the disk and its partitions (with their sysfs entries) are exposed
+    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice], {
+      devices: diskNodes(ctx.diskDevice),
+    });
   } catch (e) {
     if (ctx.table === 'gpt') {
       throw new KilnError(`grub could not be installed for BIOS boot: ${(e as Error).message}`, undefined, [
@@ -138,7 +142,8 @@ async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> 
     const cmdline = kernelCommandLine(ctx.sc, { base: BASE_CMDLINE, ...(bootPartuuid ? { bootPartuuid } : {}) });
     const existing = (await readInRoot(ctx.root, g.defaultsFile)) ?? `GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR="${ctx.backend.decl.prettyName}"\n`;
     await writeInRoot(ctx.root, g.defaultsFile, existing + grubDefaults(cmdline));
-    await ctx.chroot([g.mkconfig, '-o', g.configPath]);
+    // grub-probe (run by grub-mkconfig) opens the devices of / and /boot
+    await ctx.chroot([g.mkconfig, '-o', g.configPath], { devices: diskNodes(ctx.diskDevice) });
     const written = await readInRoot(ctx.root, cfgPath);
     if (written === undefined) throw new KilnError(`${g.mkconfig} did not write ${cfgPath} in the image`);
     const pinned = pinRootPartuuid(written, ctx.rootPartuuid);

@@ -12,6 +12,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   unshare: 'util-linux',
   flock: 'util-linux',
   chroot: 'coreutils',
+  // the sandbox of everything that runs inside an image, and the parent-death signal of every command
+  bwrap: 'bubblewrap',
+  setpriv: 'util-linux',
   sfdisk: 'fdisk',
   'mkfs.ext2': 'e2fsprogs',
   'mkfs.ext3': 'e2fsprogs',
@@ -25,6 +28,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
+  'apt-get': 'apt',
   debootstrap: 'debootstrap',
   rpm: 'rpm',
   createrepo_c: 'createrepo-c',
@@ -85,7 +89,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr',
+    'attr', 'bubblewrap',
   ]),
 ].sort();
 

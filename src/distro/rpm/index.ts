@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run, which } from '../../core/exec.js';
+import { runInToolSandbox, type ToolSandbox } from '../../chroot/chroot.js';
 import { endProgress, info } from '../../core/log.js';
 import { copyIntoRoot, removeInRoot, writeInRoot } from '../../system/paths.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
@@ -29,7 +30,7 @@ export class RpmBackend extends BackendBase implements DistroBackend {
   readonly family = 'rpm' as const;
 
   hostTools(): string[] {
-    return ['rpm', 'unshare', 'mount', 'umount', 'chroot'];
+    return ['rpm', 'bwrap', 'mount', 'umount'];
   }
 
   hostFiles(): string[] {
@@ -68,8 +69,9 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     mkdirSync(req.cacheDir, { recursive: true });
     const unlock = await lockCache(req.cacheDir);
     try {
-      // scriptlets run chrooted in the root and expect /dev and /proc; the mounts die with the namespace
-      await run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', MOUNT_AND_EXEC, 'kiln-rpm', req.root, tool, ...args], {
+      // in the tool sandbox (docs/security.md): scriptlets, chrooted by rpm into the root, get its
+      // /proc and minimal /dev and see nothing else of the host; network only for remote repositories
+      await runInToolSandbox([tool, ...args], rpmSandbox(req.root, work, req.cacheDir, repos, this.release), {
         env,
         captureStdout: false,
         onLine: (line) => {
@@ -201,13 +203,23 @@ export class RpmBackend extends BackendBase implements DistroBackend {
   }
 }
 
-// $1 = root, $2... = the package manager's argv
-const MOUNT_AND_EXEC = `set -e
-r=$1; shift
-mkdir -p "$r/dev" "$r/proc"
-mount --rbind /dev "$r/dev"
-mount -t proc proc "$r/proc"
-exec "$@"`;
+/**
+ * What the package manager may touch: the root, its own work directory (configuration, HOME,
+ * logs) and the package cache read-write; local repositories and key files read-only; the network
+ * only when a repository is remote. Scriptlets run in the same sandbox, so the repositories and
+ * keys a config names are visible to them (read-only): a download-only pass with the network, then
+ * an offline install (as the Debian backend does) would hide them and the network from scriptlets.
+ */
+export function rpmSandbox(root: string, work: string, cacheDir: string, repos: readonly RpmRepo[], release: string): ToolSandbox {
+  const local = (url: string) => (url.startsWith('file:') ? [fileURLToPath(url.replace(/\$basearch/g, 'x86_64').replace(/\$releasever/g, release))] : []);
+  const readable = [...new Set(repos.flatMap((r) => [...local(r.baseurl), ...r.gpgkeys.flatMap(local)]))].filter((p) => existsSync(p));
+  return {
+    installRoot: root,
+    writable: [work, cacheDir],
+    readable,
+    network: repos.some((r) => !r.baseurl.startsWith('file:')),
+  };
+}
 
 function dnfConf(cacheDir: string, reposDir: string, work: string): string {
   return [
