@@ -263,7 +263,7 @@ async function populate(
   // the manifest before the package state is finished: RemoveRpmDb removes what it reads
   const packages = await plan.backend.manifest(root);
   const kernels = await plan.backend.kernels(root);
-  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages }));
+  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages, ...(plan.mirror ? { mirror: plan.mirror } : {}) }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
 }

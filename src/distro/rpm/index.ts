@@ -167,7 +167,7 @@ export class RpmBackend extends BackendBase implements DistroBackend {
   async finishPackageState(req: PackageStateRequest): Promise<string> {
     const notes: string[] = [];
     if (req.sc.PreserveTdnfCache === true) {
-      const n = await this.preserveCache(req.root, req.cacheDir, req.installed);
+      const n = await this.preserveCache(req.root, req.cacheDir, req.installed, req.sc, req.mirror);
       notes.push(`PreserveTdnfCache: kept ${n} packages in ${this.decl.packageCacheDir}`);
     }
     if (req.sc.RemoveRpmDb === true) {
@@ -182,19 +182,29 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     return notes.join('; ') || 'package caches stayed outside the image';
   }
 
-  /** Copy the installed packages' RPMs from the shared cache into the image's tdnf cache layout. */
-  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
+  /**
+   * Copy the installed packages' RPMs into the image's tdnf cache layout: from the shared cache
+   * (downloaded from remote repositories), or straight from a local (file://) repository, which
+   * dnf reads in place and never copies into its cache.
+   */
+  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[], sc: PackageStateRequest['sc'], mirror: string | undefined): Promise<number> {
     const wanted = new Set(installed.map((p) => `${p.name}-${p.version.replace(/^\d+:/, '')}.${p.arch}.rpm`));
-    let n = 0;
+    const sources: { dir: string; repo: string }[] = [];
     for (const entry of await readdir(cacheDir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const pkgDir = join(cacheDir, entry.name, 'packages');
-      if (!existsSync(pkgDir)) continue;
-      const repo = entry.name.replace(/-[0-9a-f]{16}$/, '');
-      for (const f of await readdir(pkgDir)) {
+      if (entry.isDirectory()) sources.push({ dir: join(cacheDir, entry.name, 'packages'), repo: entry.name.replace(/-[0-9a-f]{16}$/, '') });
+    }
+    for (const r of rpmRepos(this.decl, this.release, sc.PackageRepos ?? [], mirror)) {
+      if (!r.baseurl.startsWith('file:')) continue;
+      const dir = fileURLToPath(r.baseurl.replace(/\$basearch/g, 'x86_64').replace(/\$releasever/g, this.release));
+      sources.push({ dir, repo: r.id }, { dir: join(dir, 'Packages'), repo: r.id });
+    }
+    let n = 0;
+    for (const { dir, repo } of sources) {
+      if (!existsSync(dir)) continue;
+      for (const f of await readdir(dir)) {
         if (!wanted.has(f)) continue;
         // written inside the image (this runs after the config's scripts, which may have planted links)
-        await copyIntoRoot(join(pkgDir, f), root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
+        await copyIntoRoot(join(dir, f), root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
         wanted.delete(f);
         n++;
       }
