@@ -24,7 +24,7 @@ import { describeRepos, renderRepoFile, rpmRepos, trustedKeyDir, type RpmRepo } 
 
 const MANIFEST_DIR = '/var/lib/rpmmanifest';
 /** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
-const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{BUILDARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
+const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{ARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
 
 export class RpmBackend extends BackendBase implements DistroBackend {
   readonly family = 'rpm' as const;
