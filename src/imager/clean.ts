@@ -3,9 +3,10 @@
  * 1. Scope records under /run/kiln whose process is gone: their mounts, loop devices and temporary
  *    paths, newest first (a loop device is only detached if it still has the recorded backing file:
  *    the number may since have been reused by another build).
- * 2. A scan for leftovers no record names (e.g. a record lost with a tmpfs /run): mounts under, and
- *    loop devices backed by files in, Kiln work directories (`.work-<config>-*`) that no running
- *    build owns.
+ * 2. Leftovers no record names (e.g. a record lost with a tmpfs /run, or a mount made by a
+ *    newer Kiln): mounts under, and loop devices backed by files in, Kiln work directories
+ *    (`.work-<config>-*`) that no running build owns.
+ * All are released together: mounts (deepest first), then loop devices, then paths.
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +83,6 @@ async function release(record: SweepRecord, report: CleanReport): Promise<boolea
   }
 }
 
-/** `under`: only consider work directories below this directory (and records naming paths there). */
 /**
  * Processes still working in a dead build's work directory (a SIGKILLed build's mmdebstrap, dpkg,
  * chroot scripts run on as orphans): stopped before their mounts are released.
@@ -114,6 +114,7 @@ async function stopOrphans(workDirs: readonly string[], report: CleanReport): Pr
   }
 }
 
+/** `under`: only consider work directories below this directory (and records naming paths there). */
 export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   const inScope = (p: string) => !under || p === under || p.startsWith(`${under.replace(/\/+$/, '')}/`);
   const report: CleanReport = { released: [], failed: [] };
@@ -122,6 +123,24 @@ export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   const dead = orphanedScopes().filter((scope) => !under || scope.records.some((r) => inScope(r.kind === 'loop' ? (r.backingFile ?? '') : r.path)));
   for (const scope of dead) info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
   const records = dead.flatMap((scope) => scope.records);
+  // leftovers no record names; found before anything is released, so that a work directory is
+  // never removed while a mount under it (recorded or not) is still there
+  const live = liveRecords();
+  const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));
+  const liveWork = live.flatMap((r) => (r.kind === 'path' ? [r.path] : []));
+  const owned = (p: string) => liveMounts.has(p) || liveWork.some((w) => p === w || p.startsWith(`${w}/`));
+  const recorded = new Set(records.flatMap((r) => (r.kind === 'loop' ? [r.device] : [r.path])));
+  for (const p of mountPoints()) {
+    if (WORK_DIR.test(p) && inScope(p) && !owned(p) && !recorded.has(p)) records.push({ kind: 'mount', path: p });
+  }
+  const loops = await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { allowFailure: true });
+  for (const line of loops.split('\n')) {
+    const [device, ...rest] = line.trim().split(/\s+/);
+    const backing = rest.join(' ').replace(/ \(deleted\)$/, '');
+    if (device && !recorded.has(device) && WORK_DIR.test(backing) && inScope(backing) && !owned(backing)) {
+      records.push({ kind: 'loop', device, backingFile: backing });
+    }
+  }
   await stopOrphans(records.flatMap((r) => (r.kind === 'path' && WORK_DIR.test(r.path + '/') ? [r.path] : [])), report);
   const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);
   const depth = (r: SweepRecord) => (r.kind === 'mount' ? -r.path.length : 0);
@@ -129,21 +148,6 @@ export async function cleanLeftovers(under?: string): Promise<CleanReport> {
   let ok = true;
   for (const r of records) ok = (await release(r, report)) && ok;
   if (ok) for (const scope of dead) rmSync(scope.file, { force: true });
-  // leftovers no record names
-  const live = liveRecords();
-  const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));
-  const liveWork = live.flatMap((r) => (r.kind === 'path' ? [r.path] : []));
-  const owned = (p: string) => liveMounts.has(p) || liveWork.some((w) => p === w || p.startsWith(`${w}/`));
-  const stale = mountPoints()
-    .filter((p) => WORK_DIR.test(p) && inScope(p) && !owned(p))
-    .sort((a, b) => b.length - a.length);
-  for (const p of stale) await release({ kind: 'mount', path: p }, report);
-  const loops = await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { allowFailure: true });
-  for (const line of loops.split('\n')) {
-    const [device, ...rest] = line.trim().split(/\s+/);
-    const backing = rest.join(' ').replace(/ \(deleted\)$/, '');
-    if (device && WORK_DIR.test(backing) && inScope(backing) && !owned(backing)) await release({ kind: 'loop', device, backingFile: backing }, report);
-  }
   if (report.failed.length) warn(`could not release: ${report.failed.join('; ')}`);
   return report;
 }
