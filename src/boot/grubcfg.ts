@@ -7,6 +7,9 @@
  * The serial console is always enabled alongside the screen so headless VMs (and the tests) see
  * the menu and the kernel.
  */
+import { KilnError } from '../core/errors.js';
+import { assertNoControl } from '../core/safe-text.js';
+import { splitArgs } from '../system/render/args.js';
 
 /** Where /boot's files live as seen from the filesystem that holds them. */
 export interface BootFs {
@@ -18,11 +21,40 @@ export interface BootFs {
 
 export const GRUB_SERIAL = 'serial --unit=0 --speed=115200';
 
+/**
+ * One word for grub's script parser, exactly as given: bare when it holds only characters grub
+ * never treats specially, else in single quotes (inside which grub expands nothing; a quote itself
+ * is written '\''). grub's metacharacters — blanks, { } | & $ ; < > and quotes — could otherwise
+ * end the command or open a new one. Control characters are refused (a line feed would).
+ */
+export function grubWord(word: string, what = 'grub.cfg value'): string {
+  assertNoControl(word, what);
+  if (/^[A-Za-z0-9_.,:=/+@%^~-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A kernel command line as grub words. The line is split the way grub's own parser would split it
+ * if written unquoted (shell-like: blanks separate, quotes group, a backslash escapes; no variable
+ * expansion), and each word is then quoted for grub: the kernel receives the same arguments, and
+ * nothing in the line can act as grub script.
+ */
+export function grubCmdline(cmdline: string): string {
+  assertNoControl(cmdline, 'kernel command line');
+  let words: string[];
+  try {
+    words = splitArgs(cmdline);
+  } catch (e) {
+    throw new KilnError(`kernel command line: ${(e as Error).message.replace(/^Args: /, '')}`);
+  }
+  return words.map((w) => grubWord(w, 'kernel command line')).join(' ');
+}
+
 /** The stub config next to (or inside) the EFI binary; `grubDir` is "grub" or "grub2" (the distro's). */
 export function stubConfig(boot: BootFs, grubDir = 'grub'): string {
   return [
-    `search --no-floppy --fs-uuid --set=root ${boot.uuid}`,
-    `set prefix=($root)${boot.prefix}/${grubDir}`,
+    `search --no-floppy --fs-uuid --set=root ${grubWord(boot.uuid)}`,
+    `set prefix=($root)${assertNoControl(`${boot.prefix}/${grubDir}`, 'boot prefix')}`,
     `configfile $prefix/grub.cfg`,
     '',
   ].join('\n');
@@ -61,16 +93,18 @@ export function kilnGrubCfg(opts: {
     GRUB_SERIAL,
     'terminal_input serial console',
     'terminal_output serial console',
-    ...opts.modules.map((m) => `insmod ${m}`),
+    ...opts.modules.map((m) => `insmod ${grubWord(m)}`),
     'insmod gzio',
-    `search --no-floppy --fs-uuid --set=root ${opts.boot.uuid}`,
+    `search --no-floppy --fs-uuid --set=root ${grubWord(opts.boot.uuid)}`,
     '',
   ];
+  const cmdline = grubCmdline(opts.cmdline);
   for (const k of opts.kernels) {
+    // the version comes from a file name in the image's /boot: quoted like everything else
     lines.push(
-      `menuentry '${opts.distroName}, Linux ${k.version}' {`,
-      `\tlinux ${opts.boot.prefix}/vmlinuz-${k.version} ${opts.cmdline}`,
-      ...(k.initrd ? [`\tinitrd ${opts.boot.prefix}/${k.initrd}`] : []),
+      `menuentry ${grubWord(`${opts.distroName}, Linux ${k.version}`, 'menu entry title')} {`,
+      `\tlinux ${grubWord(`${opts.boot.prefix}/vmlinuz-${k.version}`, 'kernel path')}${cmdline ? ` ${cmdline}` : ''}`,
+      ...(k.initrd ? [`\tinitrd ${grubWord(`${opts.boot.prefix}/${k.initrd}`, 'initrd path')}`] : []),
       '}',
     );
   }
@@ -79,12 +113,14 @@ export function kilnGrubCfg(opts: {
 
 /** Settings appended to /etc/default/grub for grub-mkconfig. `cmdline` excludes root= (grub adds it). */
 export function grubDefaults(cmdline: string, timeoutSeconds = 1): string {
-  const q = (s: string) => `"${s.replace(/(["\\$`])/g, '\\$1')}"`;
+  // a shell double-quoted string (grub-mkconfig sources this file) ...
+  const q = (s: string) => `"${assertNoControl(s, '/etc/default/grub value').replace(/(["\\$`])/g, '\\$1')}"`;
   return [
     '',
     '# Kiln: image settings (see docs/imager.md)',
     `GRUB_TIMEOUT=${timeoutSeconds}`,
-    `GRUB_CMDLINE_LINUX=${q(cmdline)}`,
+    // ... holding grub words: grub-mkconfig copies the value verbatim into the `linux` lines of grub.cfg
+    `GRUB_CMDLINE_LINUX=${q(grubCmdline(cmdline))}`,
     'GRUB_CMDLINE_LINUX_DEFAULT=""',
     'GRUB_TERMINAL="serial console"',
     `GRUB_SERIAL_COMMAND=${q(GRUB_SERIAL)}`,

@@ -4,16 +4,21 @@
  * code in the MBR, core image in the bios_grub partition on GPT or after the MBR), then grub.cfg
  * from grub-mkconfig (EnableGrubMkconfig true, the default) or from Kiln's renderer (false).
  * grub's tools come from the image itself and run inside its chroot, so they match its modules.
+ *
+ * The image may hold links planted by its packages or the config's scripts (/tmp, /etc/default/grub,
+ * /boot/grub/grub.cfg ...): every file read or written here is resolved inside the image root (or
+ * inside the ESP staging directory, which the image can write too: a root of its own) by
+ * src/system/paths.ts, never through a plain host path.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
+import { diskNodes } from '../chroot/chroot.js';
 import type { SystemConfig } from '../config/model.js';
 import { enableGrubMkconfig } from '../config/defaults.js';
 import { KilnError } from '../core/errors.js';
 import { info } from '../core/log.js';
 import type { BootKind, ChrootFn, DistroBackend } from '../distro/backend.js';
 import { kernelCommandLine } from '../system/index.js';
-import { resolveInRoot, writeInRoot } from '../system/paths.js';
+import { copyWithinRoot, existsInRoot, listDir, mkdirInRoot, readBytesInRoot, readInRoot, removeAt, withDirInRoot, writeInRoot } from '../system/paths.js';
 import { grubDefaults, grubModules, kilnGrubCfg, pinRootPartuuid, stubConfig, type BootFs } from './grubcfg.js';
 
 /** The default kernel options every image gets before the config's own (see docs/imager.md). */
@@ -69,7 +74,7 @@ async function installEfi(ctx: BootContext): Promise<void> {
     info('boot: shim + signed grub at EFI/BOOT');
     await placeOnEsp(ctx, shim.path, 'EFI/BOOT/BOOTX64.EFI');
     await placeOnEsp(ctx, shim.signedGrub, 'EFI/BOOT/grubx64.efi');
-    if (shim.mokManager && existsSync(join(ctx.root, shim.mokManager))) await placeOnEsp(ctx, shim.mokManager, 'EFI/BOOT/mmx64.efi');
+    if (shim.mokManager && (await existsInRoot(ctx.root, shim.mokManager))) await placeOnEsp(ctx, shim.mokManager, 'EFI/BOOT/mmx64.efi');
   } else if (prebuilt) {
     info(`boot: ${prebuilt.package}'s grub at EFI/BOOT/BOOTX64.EFI`);
     await placeOnEsp(ctx, prebuilt.path, 'EFI/BOOT/BOOTX64.EFI');
@@ -80,17 +85,11 @@ async function installEfi(ctx: BootContext): Promise<void> {
     await placeOnEsp(ctx, '/tmp/kiln-grubx64.efi', 'EFI/BOOT/BOOTX64.EFI');
   }
   // the stub where the binary looks for it: beside it ($cmdpath), or at a prebuilt binary's $prefix
-  writeFileSync(join(ctx.espStaging, 'EFI', 'BOOT', 'grub.cfg'), stub);
-  if (prebuilt) {
-    const at = join(ctx.espStaging, prebuilt.stubPath);
-    mkdirSync(dirname(at), { recursive: true });
-    writeFileSync(at, stub);
-  }
-  // modules for the `insmod` lines of grub.cfg (what grub-install would have copied)
-  const platform = join(ctx.root, g.libDir.slice(1), 'x86_64-efi');
-  if (existsSync(platform)) {
-    cpSync(platform, join(ctx.root, dirname(g.configPath).slice(1), 'x86_64-efi'), { recursive: true });
-  }
+  await writeInRoot(ctx.espStaging, '/EFI/BOOT/grub.cfg', stub);
+  if (prebuilt) await writeInRoot(ctx.espStaging, posix.join('/', prebuilt.stubPath), stub);
+  // modules for the `insmod` lines of grub.cfg (what grub-install would have copied); links are copied as links
+  const platform = `${g.libDir}/x86_64-efi`;
+  if (await existsInRoot(ctx.root, platform)) await copyWithinRoot(ctx.root, platform, `${posix.dirname(g.configPath)}/x86_64-efi`);
 }
 
 /**
@@ -99,18 +98,18 @@ async function installEfi(ctx: BootContext): Promise<void> {
  * mounted at /boot/efi while packages install), so any case variant is replaced, never doubled.
  */
 async function placeOnEsp(ctx: BootContext, imagePath: string, espPath: string): Promise<void> {
-  const src = await resolveInRoot(ctx.root, imagePath);
-  if (!existsSync(src)) {
+  const data = await readBytesInRoot(ctx.root, imagePath);
+  if (!data) {
     throw new KilnError(`SystemConfig "${ctx.sc.Name}": ${imagePath} is missing from the image, so the ESP cannot be filled`, undefined, [
       'the package that ships it was not installed; check the package lists',
     ]);
   }
-  const data = readFileSync(src);
-  const dest = join(ctx.espStaging!, espPath);
-  mkdirSync(dirname(dest), { recursive: true });
-  const want = basename(dest).toLowerCase();
-  for (const f of readdirSync(dirname(dest))) if (f.toLowerCase() === want) rmSync(join(dirname(dest), f), { force: true });
-  writeFileSync(dest, data);
+  const dest = posix.join('/', espPath);
+  const want = posix.basename(dest).toLowerCase();
+  await withDirInRoot(ctx.espStaging!, posix.dirname(dest), {}, async (dir) => {
+    for (const e of await listDir(dir)) if (e.name.toLowerCase() === want) await removeAt(dir, e.name);
+  });
+  await writeInRoot(ctx.espStaging!, dest, data);
 }
 
 async function installBios(ctx: BootContext): Promise<void> {
@@ -118,7 +117,10 @@ async function installBios(ctx: BootContext): Promise<void> {
   info(`boot: grub for BIOS on ${ctx.table === 'gpt' ? 'the bios_grub partition' : 'the MBR gap'}`);
   const mods = grubModules(ctx.table, ctx.fsTypes).join(' ');
   try {
-    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice]);
+    // the sandbox's /dev has no block devices: the disk and its partitions (with their sysfs entries) are exposed
+    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice], {
+      devices: diskNodes(ctx.diskDevice),
+    });
   } catch (e) {
     if (ctx.table === 'gpt') {
       throw new KilnError(`grub could not be installed for BIOS boot: ${(e as Error).message}`, undefined, [
@@ -132,26 +134,28 @@ async function installBios(ctx: BootContext): Promise<void> {
 
 async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> {
   const g = ctx.backend.grub;
-  const cfgPath = join(ctx.root, g.configPath.slice(1));
-  mkdirSync(join(cfgPath, '..'), { recursive: true });
+  const cfgPath = g.configPath;
+  await mkdirInRoot(ctx.root, posix.dirname(cfgPath));
   const bootPartuuid = ctx.bootPartuuid;
   if (enableGrubMkconfig(ctx.sc)) {
     // grub-mkconfig adds root= (pinned to the PARTUUID below) and "ro"
     const cmdline = kernelCommandLine(ctx.sc, { base: BASE_CMDLINE, ...(bootPartuuid ? { bootPartuuid } : {}) });
-    const defaults = join(ctx.root, g.defaultsFile.slice(1));
-    const existing = existsSync(defaults) ? readFileSync(defaults, 'utf8') : `GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR="${ctx.backend.decl.prettyName}"\n`;
-    mkdirSync(join(defaults, '..'), { recursive: true });
-    writeFileSync(defaults, existing + grubDefaults(cmdline));
-    await ctx.chroot([g.mkconfig, '-o', g.configPath]);
-    const pinned = pinRootPartuuid(readFileSync(cfgPath, 'utf8'), ctx.rootPartuuid);
-    writeFileSync(cfgPath, pinned.text);
+    const existing = (await readInRoot(ctx.root, g.defaultsFile)) ?? `GRUB_DEFAULT=0\nGRUB_DISTRIBUTOR="${ctx.backend.decl.prettyName}"\n`;
+    await writeInRoot(ctx.root, g.defaultsFile, existing + grubDefaults(cmdline));
+    // grub-probe (run by grub-mkconfig) opens the devices of / and /boot
+    await ctx.chroot([g.mkconfig, '-o', g.configPath], { devices: diskNodes(ctx.diskDevice) });
+    const written = await readInRoot(ctx.root, cfgPath);
+    if (written === undefined) throw new KilnError(`${g.mkconfig} did not write ${cfgPath} in the image`);
+    const pinned = pinRootPartuuid(written, ctx.rootPartuuid);
+    await writeInRoot(ctx.root, cfgPath, pinned.text);
     info(`boot: grub.cfg by ${g.mkconfig}`);
   } else {
     const cmdline = kernelCommandLine(ctx.sc, { rootPartuuid: ctx.rootPartuuid, base: ['ro', ...BASE_CMDLINE], ...(bootPartuuid ? { bootPartuuid } : {}) });
     const initrd = (version: string) => ctx.backend.decl.initramfs.fileName(version);
-    const entries = kernels.map((version) => ({ version, ...(existsSync(join(ctx.root, 'boot', initrd(version))) ? { initrd: initrd(version) } : {}) }));
+    const entries = [];
+    for (const version of kernels) entries.push({ version, ...((await existsInRoot(ctx.root, `/boot/${initrd(version)}`)) ? { initrd: initrd(version) } : {}) });
     const distroName = ctx.backend.decl.prettyName;
-    writeFileSync(cfgPath, kilnGrubCfg({ distroName, boot: ctx.bootFs, kernels: entries, cmdline, modules: grubModules(ctx.table, ctx.fsTypes) }));
+    await writeInRoot(ctx.root, cfgPath, kilnGrubCfg({ distroName, boot: ctx.bootFs, kernels: entries, cmdline, modules: grubModules(ctx.table, ctx.fsTypes) }));
     info('boot: grub.cfg rendered by Kiln');
   }
 }

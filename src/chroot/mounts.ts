@@ -5,9 +5,11 @@
  * in the kernel): their mount point gets a staging directory (bind-mounted) whose contents are
  * copied into the FAT filesystem with mtools when the tree is released.
  */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
+import { mountPointProblem } from '../core/safe-text.js';
 import type { Scope } from '../core/scope.js';
 
 export interface MountSpec {
@@ -46,14 +48,36 @@ export interface MountedTree {
   staging: Map<string, string>;
 }
 
+/**
+ * Where a mount point goes on the host: below `root`, never elsewhere. The validator already refuses
+ * mount points that are not plain absolute paths; this is the second line (a config that skipped
+ * validation, a library caller): "/../../usr" would otherwise mount over the build host's /usr.
+ */
+export function mountTarget(root: string, mountPoint: string, id = '?'): string {
+  const problem = mountPointProblem(mountPoint);
+  if (problem) throw new KilnError(`partition '${id}': mount point ${JSON.stringify(mountPoint)} ${problem}; refusing to mount it`, ExitCode.InvalidConfig);
+  // resolve: no trailing slash for "/", so the sweep record matches /proc/self/mountinfo
+  const target = resolve(join(root, mountPoint));
+  const base = resolve(root);
+  if (target !== base && !target.startsWith(base + sep)) throw new KilnError(`partition '${id}': mount point ${JSON.stringify(mountPoint)} lies outside the image root`, ExitCode.InvalidConfig);
+  return target;
+}
+
 /** Mount the tree; `stagingBase` holds the FAT staging directories. */
 export async function mountTree(scope: Scope, root: string, specs: readonly MountSpec[], stagingBase: string): Promise<MountedTree> {
   const staging = new Map<string, string>();
+  // every mount point is checked before anything is created or mounted
+  const targets = new Map(specs.map((spec) => [spec, mountTarget(root, spec.mountPoint, spec.id)] as const));
   mkdirSync(root, { recursive: true });
+  const realRoot = realpathSync(root);
   for (const spec of mountOrder(specs)) {
-    // resolve: no trailing slash for "/", so the sweep record matches /proc/self/mountinfo
-    const target = resolve(join(root, spec.mountPoint));
+    const target = targets.get(spec)!;
     mkdirSync(target, { recursive: true });
+    // no link on the way (the tree mounted so far is fresh, but a link there would lead out of it)
+    const real = realpathSync(target);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new KilnError(`partition '${spec.id}': mount point ${spec.mountPoint} leads to ${real}, outside the image root; refusing to mount it`);
+    }
     let source = spec.device;
     let args: string[];
     if (spec.staged) {

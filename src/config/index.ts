@@ -46,6 +46,7 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
     baseDir: result.baseDir,
     name: configName(result.file),
     config: withAbsolutePaths(result.config, result.baseDir),
+    ...(opts.allowOutsideConfigDir ? { allowOutsideConfigDir: true } : {}),
   };
 }
 

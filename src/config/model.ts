@@ -87,6 +87,8 @@ export type AdditionalFileTarget = string | FileConfig | (string | FileConfig)[]
 export interface Script {
   Path: string;
   Args?: string;
+  /** Kiln extension: the script may use the build host's network (default: no network). */
+  Network?: boolean;
 }
 
 export interface Network {
@@ -207,6 +209,8 @@ export interface LoadedConfig {
   /** Config name used for output folders: the file name without extension (core-efi.json → core-efi). */
   name: string;
   config: Config;
+  /** --allow-outside-config-dir: referenced files may lie outside baseDir (see config/containment.ts). */
+  allowOutsideConfigDir?: boolean;
 }
 
 /** One AdditionalFiles entry, flattened: copy `source` to `destination` with optional `permissions`. */

@@ -8,6 +8,7 @@
 import { decode, type SchemaNode } from './decode.js';
 import { markBlocking, type Finding } from './findings.js';
 import { MAX_PACKAGE_LIST_BYTES, readBoundedFile } from './limits.js';
+import { controlCharAt, describeControlChar } from '../core/safe-text.js';
 import { parseConfigText } from './parse.js';
 
 export interface PackageListResult {
@@ -68,7 +69,8 @@ export function readPackageList(path: string): PackageListResult {
       findings.push(bad('a package name must be a string', ['packages', i], `packages[${i}]`));
       return;
     }
-    const problem = packageEntryProblem(p);
+    // checked first: the entry reaches mmdebstrap/dnf arguments and the manifest, and must not be echoed
+    const problem = controlCharAt(p) >= 0 ? `the package name contains the control character ${describeControlChar(p)}` : packageEntryProblem(p);
     if (problem) findings.push(bad(problem, ['packages', i], `packages[${i}]`, 'one package per entry; a version constraint is one of =, <, <=, >, >= and a version'));
     else packages.push(p.trim());
   });

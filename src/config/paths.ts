@@ -17,7 +17,11 @@ export function withAbsolutePaths(config: Config, baseDir: string): Config {
       sc.AdditionalFiles = files;
     }
     for (const u of sc.Users ?? []) if (u.SSHPubKeyPaths) u.SSHPubKeyPaths = u.SSHPubKeyPaths.map(abs);
-    for (const r of sc.PackageRepos ?? []) if (r.SignedBy !== undefined) r.SignedBy = abs(r.SignedBy);
+    for (const r of sc.PackageRepos ?? []) {
+      if (r.SignedBy !== undefined) r.SignedBy = abs(r.SignedBy);
+      // GPGKeys: blank-separated URLs or paths; a relative path is the config's, like every other
+      if (r.GPGKeys !== undefined) r.GPGKeys = r.GPGKeys.split(/\s+/).filter(Boolean).map((k) => (/^[a-z][a-z0-9+.-]*:/i.test(k) ? k : abs(k))).join(' ');
+    }
     for (const ps of sc.PartitionSettings ?? []) {
       if (ps.RdiffBaseImage) ps.RdiffBaseImage = abs(ps.RdiffBaseImage);
       if (ps.OverlayBaseImage) ps.OverlayBaseImage = abs(ps.OverlayBaseImage);

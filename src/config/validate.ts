@@ -20,6 +20,7 @@ import { blocksBuild, type Finding, formatPath, hasErrors, markBlocking, type Se
 import { decodeConfig } from './canonical.js';
 import { buildRefuses } from './decode.js';
 import { MAX_CONFIG_BYTES, readBoundedFile } from './limits.js';
+import { ALLOW_OUTSIDE_FLAG, isInside, realPathOf } from './containment.js';
 import { readPackageList } from './packagelists.js';
 import { parseConfigText } from './parse.js';
 import { RULES, type FileKind, type RuleContext } from './rules/index.js';
@@ -31,6 +32,8 @@ export interface ValidateOptions {
   baseDir?: string;
   /** Every warning is an error (`kiln validate --strict`). */
   strict?: boolean;
+  /** --allow-outside-config-dir: files the config refers to may lie outside the base directory. */
+  allowOutsideConfigDir?: boolean;
 }
 
 export interface ValidationResult {
@@ -114,6 +117,8 @@ export function validateConfigText(text: string, file: string, opts: ValidateOpt
     resolve: abs,
     exists: (p) => fileKind(abs(p)) !== 'missing',
     kind: (p) => fileKind(abs(p)),
+    allowOutsideConfigDir: opts.allowOutsideConfigDir === true,
+    outside: (p) => (opts.allowOutsideConfigDir || isInside(abs(p), baseDir) ? undefined : realPathOf(abs(p))),
     report(at, message, hint, severity = 'error') {
       push(at, message, hint, severity);
     },
@@ -129,6 +134,11 @@ export function validateConfigText(text: string, file: string, opts: ValidateOpt
       (sc.PackageLists ?? []).forEach((list, k) => {
         const where: Segment[] = ['SystemConfigs', index, 'PackageLists', k];
         const path = abs(list);
+        if (ctx.outside(list) !== undefined) {
+          // never read: the file could be anything on the build host (its content must not reach a message)
+          ctx.report(where, `package list "${list}" is outside the config's directory ${baseDir}`, `move it next to the config, or pass ${ALLOW_OUTSIDE_FLAG} if you trust this config`);
+          return;
+        }
         let names = listCache.get(path);
         if (!names) {
           const read = readPackageList(path);

@@ -9,6 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsType } from '../config/model.js';
+import { KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
 
 const MIB = 1024 * 1024;
@@ -74,10 +75,32 @@ export async function formatFat(device: string, choice: FatChoice, sizeBytes: nu
   await run('mkfs.vfat', mkfsVfatArgs(device, choice, sizeBytes, volumeId, label));
 }
 
+/**
+ * Entries of a staging tree that FAT cannot hold and mtools must not follow: symbolic links (the
+ * image can write its ESP staging directory, and a link there to a host file would copy the host's
+ * file into the ESP), devices, FIFOs, sockets. Paths relative to `dir`.
+ */
+export function unsafeFatEntries(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(join(d, e.name), r);
+      else if (!e.isFile()) out.push(r);
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
 /** Copy a directory's contents into the root of a FAT filesystem (device or image file) with mtools. */
 export async function copyIntoFat(device: string, dir: string): Promise<void> {
   const entries = readdirSync(dir);
   if (!entries.length) return;
+  const unsafe = unsafeFatEntries(dir);
+  if (unsafe.length) {
+    throw new KilnError(`the FAT partition's files include ${unsafe.map((u) => `'${u}'`).join(', ')}, which ${unsafe.length === 1 ? 'is' : 'are'} not a regular file or directory; FAT cannot hold links or special files and Kiln does not follow them`);
+  }
   await run('mcopy', ['-s', '-p', '-Q', '-m', '-i', device, ...entries.map((e) => join(dir, e)), '::/'], {
     env: { ...process.env, MTOOLS_SKIP_CHECK: '1' },
   });

@@ -1,6 +1,5 @@
 /** What every backend does the same way, driven by its catalog declaration. */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { listInRoot } from '../system/paths.js';
 import type { DistroDecl } from './catalog/index.js';
 import type { InstallRequest } from './backend.js';
 
@@ -26,11 +25,10 @@ export function kernelPackage(decl: DistroDecl, kernel: string | undefined): str
   return kernel ? (decl.kernelAliases[kernel] ?? kernel) : undefined;
 }
 
-/** Kernel versions in the root, from /boot/vmlinuz-*, newest first. */
-export function installedKernels(root: string): string[] {
-  const boot = join(root, 'boot');
-  if (!existsSync(boot)) return [];
-  return readdirSync(boot)
+/** Kernel versions in the root, from /boot/vmlinuz-*, newest first (listed inside the root: a /boot link never lists a host directory). */
+export async function installedKernels(root: string): Promise<string[]> {
+  return (await listInRoot(root, '/boot'))
+    .map((e) => e.name)
     .filter((f) => f.startsWith('vmlinuz-'))
     .map((f) => f.slice('vmlinuz-'.length))
     .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
@@ -38,4 +36,31 @@ export function installedKernels(root: string): string[] {
 
 export function dedupe(list: readonly string[]): string[] {
   return [...new Set(list)];
+}
+
+/** What every backend shares: its declaration, release and grub names, implicit packages, kernels. */
+export abstract class BackendBase {
+  readonly name: string;
+  readonly grub: DistroDecl['grub'];
+
+  constructor(
+    readonly decl: DistroDecl,
+    readonly release: string,
+  ) {
+    this.name = decl.name;
+    this.grub = decl.grub;
+  }
+
+  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    return implicitPackages(this.decl, req);
+  }
+
+  /** The config's packages and the implicit ones, once each. */
+  protected packageSet(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
+    return dedupe([...req.packages, ...this.implicitPackages(req)]);
+  }
+
+  async kernels(root: string): Promise<string[]> {
+    return await installedKernels(root);
+  }
 }

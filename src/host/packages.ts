@@ -12,6 +12,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   unshare: 'util-linux',
   flock: 'util-linux',
   chroot: 'coreutils',
+  // the sandbox of everything that runs inside an image, and the parent-death signal of every command
+  bwrap: 'bubblewrap',
+  setpriv: 'util-linux',
   sfdisk: 'fdisk',
   'mkfs.ext2': 'e2fsprogs',
   'mkfs.ext3': 'e2fsprogs',
@@ -25,10 +28,20 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
+  'apt-get': 'apt',
   debootstrap: 'debootstrap',
   rpm: 'rpm',
   createrepo_c: 'createrepo-c',
   dnf: 'dnf',
+  // the offline Azure Linux test repository (scripts/make-azl-test-repo.sh): rpmbuild, signing, checks
+  rpmbuild: 'rpm',
+  rpmsign: 'rpm',
+  rpmkeys: 'rpm',
+  'dpkg-deb': 'dpkg',
+  gpg: 'gpg',
+  'gpg-agent': 'gpg-agent', // a Recommends of gpg, which prereqs' --no-install-recommends leaves out
+  gpgconf: 'gpgconf',
+  gpgv: 'gpgv',
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
@@ -83,7 +96,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr',
+    'attr', 'bubblewrap',
   ]),
 ].sort();
 

@@ -3,9 +3,10 @@
  * 1. Scope records under /run/kiln whose owner is provably gone (its pid is not running, or runs
  *    a process with another start time: the pid was reused): their mounts, loop devices and
  *    temporary paths, mounts (deepest first) before loop devices before paths.
- * 2. A scan for leftovers no record names (e.g. a record lost with a tmpfs /run): mounts under,
- *    and loop devices backed by files in, Kiln work directories (`.work-<config>-XXXXXX`) that no
- *    running build owns.
+ * 2. A scan for leftovers no record names (e.g. a record lost with a tmpfs /run, or a mount a
+ *    newer Kiln made): mounts under, and loop devices backed by files in, Kiln work directories
+ *    (`.work-<config>-XXXXXX`) that no running build owns. Found before anything is released and
+ *    released with the records, so a work directory is never removed with a mount still under it.
  *
  * A record is a list of things to unmount and delete, so it is checked before anything is done:
  * the record file must be root's and writable by nobody else (core/scope `untrustedRecord`), and
@@ -192,34 +193,38 @@ export async function cleanLeftovers(under?: string, opts: { scan?: boolean } = 
   // all dead builds together
   const dead = files.dead.filter((scope) => !under || scope.records.some((r) => inScope(r.kind === 'loop' ? (r.backingFile ?? '') : r.path)));
   for (const scope of dead) info(`releasing what process ${scope.pid} (${scope.name}) left behind`);
-  const records = dead.flatMap((scope) => scope.records.map((record) => ({ record, file: scope.file })));
+  const records: { record: SweepRecord; file?: string }[] = dead.flatMap((scope) => scope.records.map((record) => ({ record, file: scope.file })));
+  if (opts.scan !== false) {
+    // leftovers no record names
+    const live = files.live.flatMap((s) => s.records);
+    const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));
+    const liveWork = live.flatMap((r) => (r.kind === 'path' ? [r.path] : []));
+    const owned = (p: string) => liveMounts.has(p) || liveWork.some((w) => p === w || p.startsWith(`${w}/`));
+    const recorded = new Set(records.map(({ record: r }) => (r.kind === 'loop' ? r.device : r.path)));
+    for (const p of mountPoints()) {
+      if (WORK_DIR.test(p) && inScope(p) && !owned(p) && !recorded.has(p)) records.push({ record: { kind: 'mount', path: p } });
+    }
+    const loops = await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { allowFailure: true });
+    for (const line of loops.split('\n')) {
+      const [device, ...rest] = line.trim().split(/\s+/);
+      const backing = rest.join(' ').replace(/ \(deleted\)$/, '');
+      if (device && !recorded.has(device) && WORK_DIR.test(backing) && inScope(backing) && !owned(backing)) {
+        records.push({ record: { kind: 'loop', device, backingFile: backing } });
+      }
+    }
+  }
   const workDirs = records.flatMap(({ record: r }) => (r.kind === 'path' && WORK_DIR_NAME.test(basename(r.path)) && !confined(r) ? [r.path] : []));
   await stopOrphans(workDirs, report);
   // all dead builds' records together (a build's work directory, loop devices and mounts are in
-  // separate scopes): mounts (deepest first), then loop devices, then paths
+  // separate scopes), with the unrecorded leftovers: mounts (deepest first), then loop devices,
+  // then paths
   const order = (r: SweepRecord) => (r.kind === 'mount' ? 0 : r.kind === 'loop' ? 1 : 2);
   const depth = (r: SweepRecord) => (r.kind === 'mount' ? -r.path.length : 0);
   records.sort((a, b) => order(a.record) - order(b.record) || depth(a.record) - depth(b.record));
   const unfinished = new Set<string>();
-  for (const { record, file } of records) if (!(await release(record, report))) unfinished.add(file);
+  for (const { record, file } of records) if (!(await release(record, report)) && file) unfinished.add(file);
   // a record file is dropped only when everything it names was released (refused entries keep it)
   for (const scope of dead) if (!unfinished.has(scope.file)) rmSync(scope.file, { force: true });
-  if (opts.scan === false) return report;
-  // leftovers no record names
-  const live = files.live.flatMap((s) => s.records);
-  const liveMounts = new Set(live.flatMap((r) => (r.kind === 'mount' ? [r.path] : [])));
-  const liveWork = live.flatMap((r) => (r.kind === 'path' ? [r.path] : []));
-  const owned = (p: string) => liveMounts.has(p) || liveWork.some((w) => p === w || p.startsWith(`${w}/`));
-  const stale = mountPoints()
-    .filter((p) => WORK_DIR.test(p) && inScope(p) && !owned(p))
-    .sort((a, b) => b.length - a.length);
-  for (const p of stale) await release({ kind: 'mount', path: p }, report);
-  const loops = await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { allowFailure: true });
-  for (const line of loops.split('\n')) {
-    const [device, ...rest] = line.trim().split(/\s+/);
-    const backing = rest.join(' ').replace(/ \(deleted\)$/, '');
-    if (device && WORK_DIR.test(backing) && inScope(backing) && !owned(backing)) await release({ kind: 'loop', device, backingFile: backing }, report);
-  }
   if (report.failed.length) warn(`could not release: ${report.failed.join('; ')}`);
   return report;
 }

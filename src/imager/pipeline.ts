@@ -34,6 +34,7 @@ import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
 import { baseImagesFromConfig } from '../roast/request.js';
 import { applySystemConfig, renderFstab, runScripts } from '../system/index.js';
+import { writeInRoot } from '../system/paths.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
 import { renderManifest } from './manifest.js';
@@ -275,7 +276,7 @@ async function populate(
   boot: (ctx: SystemContext) => Promise<void>,
 ): Promise<Omit<Assembled, 'roastInput' | 'disk'>> {
   // written before any package: the kernel's initramfs is built knowing the root filesystem (fsck helpers)
-  if (disk) writeInto(root, '/etc/fstab', renderFstab(disk));
+  if (disk) await writeInRoot(root, '/etc/fstab', renderFstab(disk), { mode: 0o644 });
 
   await timer.time('install packages', () =>
     plan.backend.install({
@@ -309,15 +310,9 @@ async function populate(
   // the manifest before the package state is finished: RemoveRpmDb removes what it reads
   const packages = await plan.backend.manifest(root);
   const kernels = await plan.backend.kernels(root);
-  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages }));
+  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages, ...(plan.mirror ? { mirror: plan.mirror } : {}) }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
-}
-
-function writeInto(root: string, path: string, content: string): void {
-  const target = join(root, path);
-  mkdirSync(join(target, '..'), { recursive: true });
-  writeFileSync(target, content);
 }
 
 /** rm -rf that never crosses into another filesystem (a mount left behind stays untouched). */

@@ -18,7 +18,7 @@ import { installerBoot } from './installer-boot.js';
 import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
-export const ISO_HOST_TOOLS = ['mmdebstrap', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
+export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
 
 export interface IsoImage {
   sc: SystemConfig;

@@ -89,21 +89,31 @@ describe('failed builds release everything', () => {
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
   });
 
-  it('a SIGKILLed build leaves resources behind that `kiln clean` releases', async () => {
+  it('a SIGKILLed build leaves no process behind (its children die with it); `kiln clean` releases its mounts and loop device', async () => {
     const out = outDir('killed');
     const build = kilnBuild('interrupt.json', out);
     await waitForInstall(join(out, 'logs/interrupt.log'));
+    const running = await leftovers(out);
+    expect(running.processes.some((p) => p.includes('mmdebstrap'))).toBe(true);
     const pid = buildPid(out);
     expect(pid).toBeDefined();
     process.kill(pid!, 'SIGKILL');
     expect((await build).code).toBe(137);
-    const left = await leftovers(out);
+    // parent-death signals (setpriv --pdeathsig, bwrap --die-with-parent): the package install and
+    // everything it started are gone within seconds, without `kiln clean`
+    let left = await leftovers(out);
+    for (let i = 0; i < 50 && left.processes.length; i++) {
+      await sleep(100);
+      left = await leftovers(out);
+    }
+    expect(left.processes).toEqual([]);
     expect(left.loops.length).toBe(1);
     expect(left.mounts.length).toBeGreaterThanOrEqual(2);
     const clean = await run(KILN, ['clean', '--under', out], { allowFailure: true });
     expect(clean.code, `${clean.stdout}\n${clean.stderrTail}`).toBe(0);
     expect(clean.stdout).toMatch(/released loop \/dev\/loop\d+/);
     expect(clean.stdout).toMatch(/released mount /);
+    expect(clean.stdout).not.toMatch(/released process/);
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
   });
 

@@ -12,7 +12,8 @@ export function registerBuild(program: Command): void {
     .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first)')
     .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
     .option('--mirror <url>', "mirror root replacing the distribution's default repositories (http, https or file URL; wins over Distro.Mirror)")
-    .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string; mirror?: string }) => {
+    .option('--allow-outside-config-dir', "let the config refer to files outside its directory (or --base-dir), e.g. /etc/...; only for configs you trust")
+    .action(async (config: string, opts: { out: string; cacheDir?: string; keepRaw?: boolean; systemConfig?: string; baseDir?: string; mirror?: string; allowOutsideConfigDir?: boolean }) => {
       // the pipeline is loaded when the verb runs, so `kiln --help` and the other verbs start fast
       const [{ build }, { loadConfig }, { buildIsoFromConfig, wantsIso }] = await Promise.all([
         import('../../imager/index.js'),
@@ -22,7 +23,10 @@ export function registerBuild(program: Command): void {
       if (opts.mirror !== undefined && !/^(https?|file):\/\/\S+$/.test(opts.mirror)) {
         throw new UsageError(`--mirror ${opts.mirror}: not an http(s):// or file:// URL`);
       }
-      const loaded = await loadConfig(config, opts.baseDir ? { baseDir: opts.baseDir } : {});
+      const loaded = await loadConfig(config, {
+        ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
+        ...(opts.allowOutsideConfigDir ? { allowOutsideConfigDir: true } : {}),
+      });
       // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
       if (wantsIso(loaded.config) && !opts.systemConfig) {
         await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}), ...(opts.mirror ? { mirror: opts.mirror } : {}) });

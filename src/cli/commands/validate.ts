@@ -15,7 +15,9 @@ about (an unknown field, a layout that will not boot, an artifact Kiln does not 
 warning; \`kiln build\` refuses a config with such a warning. --strict makes every warning an error.
 
 Relative paths in the config (package lists, scripts, additional files, SSH keys) are resolved
-against the config file's directory, or against --base-dir.
+against the config file's directory, or against --base-dir. Every file the config refers to must
+lie in that directory or below it (symbolic links count where they lead), unless
+--allow-outside-config-dir is given: a config may come from someone else (docs/security.md).
 
 Examples:
   kiln validate imageconfigs/core-efi.json
@@ -32,6 +34,7 @@ interface Options {
   json?: boolean;
   baseDir?: string;
   strict?: boolean;
+  allowOutsideConfigDir?: boolean;
 }
 
 export function registerValidate(program: Command): void {
@@ -42,6 +45,7 @@ export function registerValidate(program: Command): void {
     .option('--json', 'print findings as JSON on stdout: [{file, valid, findings: [{file, path, line, column, severity, message, hint}]}]')
     .option('--base-dir <dir>', "resolve relative paths against DIR instead of each config file's directory")
     .option('--strict', 'treat warnings as errors (exit 1): also reject what upstream accepts but Kiln warns about')
+    .option('--allow-outside-config-dir', "let configs refer to files outside their directory (or --base-dir); only for configs you trust")
     .addOption(new Option('--input <file>', "upstream imageconfigvalidator's spelling of a config argument").hideHelp())
     .addOption(new Option('--dir <dir>', "upstream imageconfigvalidator's spelling of --base-dir").hideHelp())
     .addHelpText('after', HELP)
@@ -61,7 +65,13 @@ export async function runValidate(configs: string[], opts: Options): Promise<num
   const unreadable: { file: string; message: string }[] = [];
   for (const file of configs) {
     try {
-      results.push(validateConfigFile(file, { ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}), ...(opts.strict ? { strict: true } : {}) }));
+      results.push(
+        validateConfigFile(file, {
+          ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
+          ...(opts.strict ? { strict: true } : {}),
+          ...(opts.allowOutsideConfigDir ? { allowOutsideConfigDir: true } : {}),
+        }),
+      );
     } catch (e) {
       if (!(e instanceof KilnError)) throw e;
       unreadable.push({ file, message: e.message });

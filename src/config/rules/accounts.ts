@@ -56,6 +56,10 @@ function checkUsers(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
     if (u.HomeDirectory !== undefined && !u.HomeDirectory.startsWith('/')) {
       ctx.kiln([...here, 'HomeDirectory'], `home directory "${u.HomeDirectory}" is not absolute`, `use "/${u.HomeDirectory}"`);
     }
+    // passwd fields are separated by ":" (line feeds and other control characters: rules/text.ts)
+    for (const key of ['HomeDirectory', 'StartupCommand'] as const) {
+      if (u[key]?.includes(':')) ctx.report([...here, key], `"${u[key]}" contains ":", the field separator of /etc/passwd`, 'remove the ":"');
+    }
   });
 }
 

@@ -35,6 +35,10 @@ export interface RuleContext {
   exists(path: string): boolean;
   /** What a config-relative path is on disk (following symbolic links). */
   kind(path: string): FileKind;
+  /** --allow-outside-config-dir was given: referenced files may lie anywhere. */
+  allowOutsideConfigDir: boolean;
+  /** The real path of a referenced file when it lies outside the base directory (and that is not allowed), else undefined. */
+  outside(path: string): string | undefined;
   packages(scIndex: number): ScPackages;
   rules(sc: SystemConfig): PackageRules;
 }

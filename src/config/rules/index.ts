@@ -7,8 +7,23 @@ import { checkDistroKeys } from './distro-keys.js';
 import { checkFiles } from './files.js';
 import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
+import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
 import { checkUnsupported } from './unsupported.js';
+import { checkCommandText, checkControlCharacters } from './text.js';
 
-export const RULES: readonly Rule[] = [checkDisks, checkArtifacts, checkSystemConfigs, checkAccounts, checkFiles, checkPackages, checkNetworkAndRepos, checkDistroKeys, checkUnsupported];
+export const RULES: readonly Rule[] = [
+  checkDisks,
+  checkArtifacts,
+  checkSystemConfigs,
+  checkAccounts,
+  checkFiles,
+  checkReferencedFiles,
+  checkPackages,
+  checkNetworkAndRepos,
+  checkDistroKeys,
+  checkControlCharacters,
+  checkCommandText,
+  checkUnsupported,
+];
 export type { FileKind, RuleContext } from './context.js';

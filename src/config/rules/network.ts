@@ -105,6 +105,12 @@ function checkRepos(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
         ctx.report([...here, 'GPGKeys'], 'with custom GPG keys the repository file is not usable in an ISO installer', 'provision the keys with AdditionalFiles', 'warning');
       }
     }
+    // one-line apt sources are split on blanks: a blank would add a component or option of its own
+    if (r.Suite !== undefined && /\s/.test(r.Suite)) ctx.report([...here, 'Suite'], `suite "${r.Suite}" contains a blank`, 'a suite is one word, e.g. "bookworm"; list components in "Components"');
+    (r.Components ?? []).forEach((c, ci) => {
+      if (/\s/.test(c) || c === '') ctx.report([...here, 'Components', ci], `component "${c}" is empty or contains a blank`, 'give one component per entry, e.g. ["main", "contrib"]');
+    });
+    if (r.SignedBy !== undefined && /[\s\]]/.test(r.SignedBy)) ctx.report([...here, 'SignedBy'], 'the keyring path contains a blank or "]", which apt source options cannot hold', 'rename the keyring file or its directory');
     if (family === 'debian' && r.Suite === undefined) {
       ctx.report([...here], 'a Debian repository needs a Suite', 'add "Suite": "bookworm" (and optionally "Components": ["main"])');
     }

@@ -5,6 +5,8 @@
  * check) are errors; Kiln's own are warnings `kiln build` refuses (ctx.kiln).
  */
 import { isIP } from 'node:net';
+import { posix } from 'node:path';
+import { controlCharAt, mountPointProblem } from '../../core/safe-text.js'; // control characters: rules/text.ts
 import type { Partition, SystemConfig } from '../model.js';
 import type { Segment } from '../findings.js';
 import { didYouMean } from '../suggest.js';
@@ -44,6 +46,12 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): v
     const where = (sc.PartitionSettings ?? []).length > 0 ? [...at, 'PartitionSettings'] : ['Disks'];
     ctx.report(where, 'a kickstart installation (IsKickStartBoot) takes its partitioning from the PreInstallScripts, so the config must not define Disks or PartitionSettings', 'remove Disks and PartitionSettings, or set "IsKickStartBoot": false');
   }
+}
+
+/** The mount point as it was probably meant ("/srv/../usr/" → "/usr"); a suggestion only, never applied. */
+function normalMountPoint(mp: string): string {
+  // eslint-disable-next-line no-control-regex
+  return posix.normalize(mp.replace(/[\u0000-\u001f\u007f]/g, '')).replace(/(.)\/+$/, '$1');
 }
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
@@ -127,7 +135,10 @@ function checkPartitionSettings(ctx: RuleContext, sc: SystemConfig, at: Segment[
     ids.add(s.ID);
     const mp = s.MountPoint ?? '';
     if (mp !== '') {
+      const problem = mountPointProblem(mp);
       if (!mp.startsWith('/')) ctx.kiln([...here, 'MountPoint'], `mount point "${mp}" is not absolute`, `use "/${mp}"`);
+      // an error, not a Kiln warning: a mount point that leaves the image is an attack on the build host (docs/security.md)
+      else if (problem && controlCharAt(mp) < 0) ctx.report([...here, 'MountPoint'], `mount point ${JSON.stringify(mp)} ${problem}`, `write it as a plain absolute path inside the image, e.g. "${normalMountPoint(mp)}"`);
       if (mounted.has(mp)) ctx.report([...here, 'MountPoint'], `mount point "${mp}" is used twice`, 'mount each path from one partition only');
       mounted.set(mp, i);
       if (part?.p.FsType === 'linux-swap') ctx.kiln([...here, 'MountPoint'], 'a swap partition is not mounted', 'use "MountPoint": ""');

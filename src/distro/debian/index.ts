@@ -1,66 +1,51 @@
 /**
  * The Debian backend: mmdebstrap installs the base system and every package in one call (apt and
- * dpkg run inside the image chroot), from the configured repositories or the host's Debian mirror;
+ * dpkg run inside the image chroot), from the configured repositories or the host's Debian mirror,
+ * in two sandboxed phases (install-root.ts): apt downloads with the network, then mmdebstrap
+ * installs without it, maintainer scripts seeing nothing of the host;
  * downloaded .debs are kept in a shared cache directory (see cache.ts: concurrent builds are safe
  * and do not queue); the image's own /var/cache/apt/archives stays empty unless
  * PreserveTdnfCache asks for the installed .debs to be kept (`preserveCache`). The dpkg path
  * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by install() before
  * mmdebstrap runs, so dpkg honours them from the first package on.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
 import { dpkgExcludes, DPKG_EXCLUDES_FILE } from '../../system/render/dpkg-excludes.js';
-import { writeInRoot } from '../../system/paths.js';
 import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
-import type { DistroDecl } from '../catalog/index.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
-import { dedupe, implicitPackages, installedKernels } from '../common.js';
-import { mmdebstrapArgs } from './mmdebstrap.js';
+import { BackendBase } from '../common.js';
+import { downloadPackages, installPackages, type DebianInstall } from './install-root.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { authConf, authSources, sourceLines } from './sources.js';
 import { registerSecret, splitCredentials } from '../../core/credentials.js';
+import { copyBytes, createFileAt, resolveInRoot, withDirInRoot, writeInRoot } from '../../system/paths.js';
 
-export class DebianBackend implements DistroBackend {
-  readonly name: string;
+export class DebianBackend extends BackendBase implements DistroBackend {
   readonly family = 'debian' as const;
-  readonly grub;
-
-  constructor(
-    readonly decl: DistroDecl,
-    readonly release: string,
-  ) {
-    this.name = decl.name;
-    this.grub = decl.grub;
-  }
 
   hostTools(): string[] {
-    return ['mmdebstrap', 'unshare', 'flock', 'chroot', 'mount', 'umount', 'dpkg-query'];
+    return ['mmdebstrap', 'apt-get', 'bwrap', 'flock', 'mount', 'umount', 'dpkg-query'];
   }
 
   hostFiles(): string[] {
-    return ['/usr/share/mmdebstrap/hooks/eatmydata/extract.sh'];
-  }
-
-  implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[] {
-    return implicitPackages(this.decl, req);
+    return ['/usr/share/mmdebstrap/hooks/eatmydata/customize.sh'];
   }
 
   async install(req: InstallRequest): Promise<void> {
-    const packages = dedupe([...req.packages, ...this.implicitPackages(req)]);
+    const packages = this.packageSet(req);
     const sources = sourceLines(req.repos, this.release, req.mirror, this.decl);
     // written before any package: dpkg honours the path filters from the first file on
     const excludes = dpkgExcludes(req.sc);
     if (excludes) await writeInRoot(req.root, DPKG_EXCLUDES_FILE, excludes, { mode: 0o644 });
     // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
-    const conf = join(req.root, 'etc/initramfs-tools/conf.d');
-    mkdirSync(conf, { recursive: true });
-    writeFileSync(join(conf, 'kiln.conf'), 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n');
+    await writeInRoot(req.root, '/etc/initramfs-tools/conf.d/kiln.conf', 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n', { mode: 0o644 });
     const archives = join(req.scratchDir, 'apt-archives');
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
@@ -74,34 +59,46 @@ export class DebianBackend implements DistroBackend {
       writeFileSync(netrc, auth, { mode: 0o600 });
     }
     await syncListsIn(req.cacheDir, sourcesKey, lists);
-    const args = mmdebstrapArgs({
+    const cached = await syncIn(req.cacheDir, archives);
+    info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
+    const progress = new PackageProgress();
+    const t0 = Date.now();
+    const errors: string[] = [];
+    const plan: DebianInstall = {
       root: req.root,
       release: this.release,
       packages,
       sources,
       archives,
       lists,
+      scratch: req.scratchDir,
       eatmydata: true,
       deferInitramfs: packages.includes('initramfs-tools'),
       ...(netrc ? { netrc } : {}),
-    });
-    const cached = await syncIn(req.cacheDir, archives);
-    info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
-    const progress = new PackageProgress();
-    const t0 = Date.now();
-    const errors: string[] = [];
+      onLine: (line, phase) => {
+        if (line.startsWith('E:')) errors.push(line);
+        // the phases and the slow triggers, time-stamped in the log (where the time goes)
+        if (/^(I: |update-initramfs: |Processing triggers for |Fetched )/.test(line)) logToFile(`[+${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+        if (phase === 'install' && progress.feed(line)) req.onProgress?.(progress.done, progress.total);
+      },
+    };
+    let synced = false;
+    const syncCaches = async () => {
+      if (synced) return;
+      synced = true;
+      // downloads are complete files (apt renames them into place), even from a failed download;
+      // only what apt fetched goes back: nothing from the install phase, where package scripts run
+      await syncOut(req.cacheDir, archives).catch((e: Error) => warn(`package cache not updated: ${e.message}`));
+      await syncListsOut(req.cacheDir, sourcesKey, lists).catch((e: Error) => warn(`package lists cache not updated: ${e.message}`));
+    };
     try {
-      // a private mount namespace: mmdebstrap's own mounts (/dev, /proc, the archives bind mount)
-      // cannot outlive it, even if it is killed
-      await run('unshare', ['--mount', '--propagation', 'private', '--', 'mmdebstrap', ...args], {
-        captureStdout: false,
-        onLine: (line) => {
-          if (line.startsWith('E:')) errors.push(line);
-          // mmdebstrap's phases and the slow triggers, time-stamped in the log (where the time goes)
-          if (/^(I: |update-initramfs: |Processing triggers for )/.test(line)) logToFile(`[+${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
-          if (progress.feed(line)) req.onProgress?.(progress.done, progress.total);
-        },
-      });
+      try {
+        await downloadPackages(plan);
+      } finally {
+        await syncCaches();
+      }
+      logToFile(`[+${((Date.now() - t0) / 1000).toFixed(1)}s] downloads complete; installing without network`);
+      await installPackages(plan);
     } catch (e) {
       const missing = missingPackages(errors);
       if (missing.length) {
@@ -120,26 +117,20 @@ export class DebianBackend implements DistroBackend {
       throw e;
     } finally {
       endProgress();
-      // downloads are complete files (apt renames them into place), even from a failed install
-      await syncOut(req.cacheDir, archives).catch((e: Error) => warn(`package cache not updated: ${e.message}`));
-      await syncListsOut(req.cacheDir, sourcesKey, lists).catch((e: Error) => warn(`package lists cache not updated: ${e.message}`));
       await dropArchives(archives);
       await dropArchives(lists);
     }
   }
 
   async manifest(root: string): Promise<InstalledPackage[]> {
-    const r = await run('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n']);
+    // resolved in the image: a link there must not make the manifest list the host's packages
+    const r = await run('dpkg-query', [`--admindir=${await resolveInRoot(root, '/var/lib/dpkg')}`, '-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n']);
     return r.stdout
       .split('\n')
       .map((l) => l.split('\t'))
       .filter((f) => f[0]?.startsWith('ii'))
       .map(([, name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
       .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async kernels(root: string): Promise<string[]> {
-    return installedKernels(root);
   }
 
   /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */
@@ -160,17 +151,28 @@ export class DebianBackend implements DistroBackend {
 
   /** PreserveTdnfCache: copy the installed packages' .debs from the shared cache into the image. */
   private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
-    const dest = join(root, this.decl.packageCacheDir.slice(1));
-    mkdirSync(dest, { recursive: true });
     const wanted = new Set(installed.map((p) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`));
-    let n = 0;
-    for (const f of readdirSync(cacheDir)) {
-      if (wanted.has(f)) {
-        await copyFile(join(cacheDir, f), join(dest, f));
+    // written through an open directory of the image (this runs after the config's scripts, which
+    // may have made the cache directory a link): never onto the build host
+    return await withDirInRoot(root, this.decl.packageCacheDir, {}, async (dest) => {
+      let n = 0;
+      for (const f of readdirSync(cacheDir)) {
+        if (!wanted.has(f)) continue;
+        const from = await open(join(cacheDir, f), 'r');
+        try {
+          const to = await createFileAt(dest, f);
+          try {
+            await copyBytes(from, to);
+          } finally {
+            await to.close();
+          }
+        } finally {
+          await from.close();
+        }
         n++;
       }
-    }
-    return n;
+      return n;
+    });
   }
 }
 

@@ -1,7 +1,6 @@
-import { lstat, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { logToFile } from '../../core/log.js';
-import { resolveInRoot } from '../../system/paths.js';
+import { existsInRoot, listDir, removeAt, withDirInRoot, writeInRoot } from '../../system/paths.js';
 import type { PackageStateRequest } from '../backend.js';
 
 /**
@@ -27,26 +26,21 @@ export async function finishDebianPackageState(ctx: PackageStateRequest): Promis
     await clean(ctx, '/var/cache/debconf', (n) => n.endsWith('-old'));
     await clean(ctx, '/var/log/apt', () => true);
     await clean(ctx, '/var/log', (n) => n === 'dpkg.log' || n === 'alternatives.log');
-    const available = await resolveInRoot(ctx.root, '/var/lib/dpkg/available');
-    await writeFile(available, ''); // what `dpkg --clear-avail` leaves
+    await writeInRoot(ctx.root, '/var/lib/dpkg/available', ''); // what `dpkg --clear-avail` leaves
 }
 
 /** Delete the matching entries of one image directory; never inside a mount (e.g. a bound host package cache). */
 async function clean(ctx: Pick<PackageStateRequest, 'root'>, imageDir: string, match: (name: string) => boolean): Promise<void> {
-  const dir = await resolveInRoot(ctx.root, imageDir);
-  let names: string[];
-  try {
-    const [self, parent] = await Promise.all([lstat(dir), lstat(dirname(dir))]);
+  if (!(await existsInRoot(ctx.root, imageDir))) return;
+  await withDirInRoot(ctx.root, imageDir, { create: false }, async (dir) => {
+    const [self, parent] = await Promise.all([dir.stat(), stat(`/proc/self/fd/${dir.fd}/..`)]);
     if (self.dev !== parent.dev) {
       logToFile(`package-cache: ${imageDir} is a mount point; left alone`);
       return;
     }
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  for (const n of names.filter(match)) {
-    const p = join(dir, n);
-    if (!(await lstat(p)).isDirectory()) await rm(p, { force: true });
-  }
+    for (const e of await listDir(dir)) {
+      if (!match(e.name) || e.isDirectory()) continue;
+      await removeAt(dir, e.name); // a link is removed, never what it points to
+    }
+  });
 }

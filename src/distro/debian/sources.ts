@@ -10,19 +10,33 @@ import { debian } from '../catalog/debian.js';
 import type { DistroDecl } from '../catalog/index.js';
 import { splitCredentials } from '../../core/credentials.js';
 import { ExitCode, KilnError } from '../../core/errors.js';
+import { assertNoControl } from '../../core/safe-text.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 export const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 
+/**
+ * One field of a one-line apt source: apt splits the line on blanks and options end at "]", so a
+ * field holding either would become fields of its own (another suite, an option such as
+ * trusted=yes), and a line feed a whole source. Refused: the line is never written.
+ */
+function field(value: string, what: string): string {
+  assertNoControl(value, what);
+  if (value === '' || /[\s\]]/.test(value)) throw new KilnError(`${what}: '${value}' is empty or contains a blank or "]", which an apt source line cannot hold`);
+  return value;
+}
+
 /** One apt source line per repository ("deb [opts] URI SUITE COMPONENTS"). */
 export function repoLines(repos: readonly PackageRepo[], release: string): string[] {
   return repos.map((r) => {
+    const what = `PackageRepos "${r.Name}"`;
     const opts: string[] = [];
-    if (r.SignedBy) opts.push(`signed-by=${r.SignedBy}`);
+    if (r.SignedBy) opts.push(`signed-by=${field(r.SignedBy, `${what}: SignedBy`)}`);
     if (r.GPGCheck === false && !r.SignedBy) opts.push('trusted=yes');
     const components = r.Components?.length ? r.Components : ['main'];
     // credentials never go into a source line: it is logged, and written into the image
-    return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${splitCredentials(r.BaseUrl).url} ${r.Suite ?? release} ${components.join(' ')}`;
+    const rest = [field(splitCredentials(r.BaseUrl).url, `${what}: BaseUrl`), field(r.Suite ?? release, `${what}: Suite`), ...components.map((c) => field(c, `${what}: Components`))];
+    return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${rest.join(' ')}`;
   });
 }
 

@@ -5,6 +5,8 @@
  * upstream's images do.
  */
 import type { SystemConfig } from '../../config/model.js';
+import { KilnError } from '../../core/errors.js';
+import { LOCALES } from '../../core/safe-text.js';
 
 export const RPM_DBPATH = '/var/lib/rpm';
 /** Files the image keeps (Fedora's and kiwi's names for the same settings). */
@@ -15,6 +17,8 @@ export const IMAGE_DOCS_MACROS = '/etc/rpm/macros.image-excludedocs';
 export function installLangs(sc: SystemConfig): string | undefined {
   const v = sc.OverrideRpmLocales?.trim();
   if (!v || v.toLowerCase() === 'all') return undefined;
+  // the value becomes a macro the host's rpm expands: "%(...)" would run a command there
+  if (!LOCALES.test(v)) throw new KilnError(`OverrideRpmLocales: '${v.replace(/[^\x20-\x7e]/g, '?')}' is not a list of locales ("NONE", "all" or e.g. "en:fr")`);
   return v;
 }
 

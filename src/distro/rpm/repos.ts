@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { PackageRepo } from '../../config/model.js';
 import { registerSecret, splitCredentials } from '../../core/credentials.js';
 import type { DistroDecl } from '../catalog/index.js';
+import { assertNoControl } from '../../core/safe-text.js';
 
 export const RESOURCES = resolve(import.meta.dirname, '../../../resources/distro');
 
@@ -93,6 +94,8 @@ export function repoId(name: string): string {
  * which alone carries the repository's credentials (`username=`/`password=`) and is root-only.
  */
 export function renderRepoFile(r: RpmRepo, local: { metadataExpire?: string; credentials?: boolean } = {}): string {
+  // an INI file: a line feed in a value would add settings of the config's choosing (gpgcheck=0 ...)
+  for (const [what, v] of [['Name', r.name], ['BaseUrl', r.baseurl], ['GPGKeys', r.gpgkeys.join(' ')], ['id', r.id]] as const) assertNoControl(v, `PackageRepos "${r.id}": ${what}`);
   const lines = [
     `[${r.id}]`,
     `name=${r.name}`,

@@ -1,4 +1,5 @@
 import { KilnError } from '../../core/errors.js';
+import { assertNoControl } from '../../core/safe-text.js';
 import type { SystemConfig } from '../../config/model.js';
 
 /**
@@ -37,6 +38,7 @@ export function kernelCommandLine(sc: SystemConfig, opts: CmdlineOptions = {}): 
   if (extra.includes('`')) {
     throw new KilnError(`system config '${sc.Name}': KernelCommandLine.ExtraCommandLine must not contain the reserved character \``);
   }
+  assertNoControl(extra, 'KernelCommandLine.ExtraCommandLine');
   const parts: string[] = [];
   if (opts.rootPartuuid) parts.push(`root=PARTUUID=${opts.rootPartuuid}`);
   else if (opts.root) parts.push(`root=${opts.root}`);
@@ -45,5 +47,6 @@ export function kernelCommandLine(sc: SystemConfig, opts: CmdlineOptions = {}): 
   if (sc.KernelCommandLine?.EnableFIPS && opts.bootPartuuid) settings.push(`boot=PARTUUID=${opts.bootPartuuid}`);
   parts.push(...settings);
   if (extra) parts.push(extra);
-  return parts.join(' ');
+  // every part reaches grub.cfg: nothing may start a new line there (the validator reports these first)
+  return assertNoControl(parts.join(' '), 'kernel command line');
 }

@@ -1,4 +1,5 @@
 import { KilnError } from '../../core/errors.js';
+import { assertNoControl } from '../../core/safe-text.js';
 import type { BuiltDisk, BuiltPartition } from '../types.js';
 
 /**
@@ -33,6 +34,20 @@ export function fstabSource(p: BuiltPartition): string {
   return want === 'uuid' ? `UUID=${value}` : want === 'partlabel' ? `PARTLABEL=${value}` : `PARTUUID=${value.toLowerCase()}`;
 }
 
+/**
+ * One fstab field, escaped the way fstab(5) and libmount read it back: space, tab, line feed and
+ * backslash as octal escapes. Any other control character still in the result is refused: the
+ * renderer throws rather than write a line it cannot represent (the validator rejects them first).
+ */
+export function fstabEscape(field: string, what = 'fstab field'): string {
+  const escaped = field.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  return assertNoControl(escaped, what);
+}
+
+function line(fields: (string | number)[], what: string): string {
+  return fields.map((f) => fstabEscape(String(f), what)).join('\t');
+}
+
 /** Depth of a mount point, so parents are mounted before children ("/" first). */
 function depth(mountPoint: string): number {
   return mountPoint === '/' ? 0 : mountPoint.split('/').filter(Boolean).length;
@@ -48,10 +63,10 @@ export function renderFstab(disk: BuiltDisk | undefined, opts: FstabOptions = {}
     const type = FSTAB_TYPE[p.fsType];
     if (!type) throw new KilnError(`partition '${p.id}': unsupported FsType '${p.fsType}' for fstab`);
     const pass = p.mountPoint === '/' ? 1 : 2;
-    lines.push([fstabSource(p), p.mountPoint, type, p.mountOptions || 'defaults', 0, pass].join('\t'));
+    lines.push(line([fstabSource(p), p.mountPoint!, type, p.mountOptions || 'defaults', 0, pass], `partition '${p.id}'`));
   }
   for (const p of parts.filter((x) => x.fsType === 'linux-swap')) {
-    lines.push([fstabSource(p), 'none', 'swap', p.mountOptions || 'sw', 0, 0].join('\t'));
+    lines.push(line([fstabSource(p), 'none', 'swap', p.mountOptions || 'sw', 0, 0], `partition '${p.id}'`));
   }
   if (opts.hidepid) lines.push(['proc', '/proc', 'proc', 'rw,nosuid,nodev,noexec,relatime,hidepid=2', 0, 0].join('\t'));
   return lines.join('\n') + '\n';

@@ -1,5 +1,7 @@
 import { KilnError } from '../../core/errors.js';
 import type { Group, User } from '../../config/model.js';
+import { isPublicKeyLine } from '../../config/ssh-keys.js';
+import { assertNoControl } from '../../core/safe-text.js';
 
 /**
  * Users and Groups as argv for the shadow tools run in the image (groupadd/groupmod,
@@ -86,6 +88,7 @@ export function renderAuthorizedKeys(existing: string, keys: readonly string[]):
   for (const raw of keys) {
     for (const k of raw.split('\n').map((l) => l.trim())) {
       if (!k || k.startsWith('#') || seen.has(k)) continue;
+      assertNoControl(k, 'SSH public key');
       seen.add(k);
       lines.push(k);
     }
@@ -93,9 +96,9 @@ export function renderAuthorizedKeys(existing: string, keys: readonly string[]):
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
-/** A key line must look like an OpenSSH public key ("[options] type base64 [comment]"). */
+/** A key line must look like an OpenSSH public key ("[options] type base64 [comment]"), on one line. */
 export function looksLikePublicKey(line: string): boolean {
-  return /(^|\s)(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/=]{16,}/.test(line);
+  return isPublicKeyLine(line);
 }
 
 /**

@@ -1,8 +1,7 @@
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { info } from '../../core/log.js';
 import { DPKG_EXCLUDES_FILE, dpkgExcludes, excludedBy, removesDocs } from '../render/dpkg-excludes.js';
-import { resolveInRoot, writeInRoot } from '../paths.js';
+import { existsInRoot, listDir, openDirAtName, removeAt, withDirInRoot, writeInRoot } from '../paths.js';
 import { located } from '../where.js';
 import type { SystemStep } from '../types.js';
 
@@ -23,23 +22,26 @@ export const dpkgExcludesStep: SystemStep = {
     await writeInRoot(ctx.root, DPKG_EXCLUDES_FILE, fragment, { mode: 0o644 });
     const excluded = excludedBy(fragment);
     let removed = 0;
-    for (const tree of FILTERED_TREES) {
-      const host = await resolveInRoot(ctx.root, tree);
-      let entries;
-      try {
-        entries = await readdir(host, { recursive: true, withFileTypes: true });
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) continue;
-        const hostPath = join(e.parentPath, e.name);
-        const imagePath = tree + hostPath.slice(host.length);
-        if (excluded(imagePath)) {
-          await rm(hostPath, { force: true });
+    // walked through open directory handles: nothing below a filtered tree is reached through a link
+    const prune = async (dir: FileHandle, imageDir: string): Promise<void> => {
+      for (const e of await listDir(dir)) {
+        const imagePath = `${imageDir}/${e.name}`;
+        if (e.isDirectory()) {
+          const sub = await openDirAtName(dir, e.name);
+          try {
+            await prune(sub, imagePath);
+          } finally {
+            await sub.close();
+          }
+        } else if (excluded(imagePath)) {
+          await removeAt(dir, e.name);
           removed++;
         }
       }
+    };
+    for (const tree of FILTERED_TREES) {
+      if (!(await existsInRoot(ctx.root, tree))) continue;
+      await withDirInRoot(ctx.root, tree, { create: false }, (dir) => prune(dir, tree));
     }
     info(`dpkg path filters: removed ${removed} already-installed documentation/locale files`);
   },

@@ -1,6 +1,4 @@
-import { lstat, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { resolveInRoot, writeInRoot } from '../paths.js';
+import { lstatAt, removeAt, withDirInRoot, writeInRoot } from '../paths.js';
 import type { SystemStep } from '../types.js';
 
 /**
@@ -19,11 +17,11 @@ export const machineIdStep: SystemStep = {
   async run(ctx) {
     await writeInRoot(ctx.root, '/etc/machine-id', renderMachineId(ctx.sc.EnableSystemdFirstboot === true), { mode: 0o444 });
     // D-Bus keeps its own copy on older layouts; a symlink to /etc/machine-id is fine, a file is a stale id.
-    const dbus = join(await resolveInRoot(ctx.root, '/var/lib/dbus'), 'machine-id');
-    try {
-      if (!(await lstat(dbus)).isSymbolicLink()) await rm(dbus, { force: true });
-    } catch {
-      // absent: nothing to clear
-    }
+    await withDirInRoot(ctx.root, '/var/lib/dbus', { create: false }, async (dir) => {
+      const st = await lstatAt(dir, 'machine-id');
+      if (st && !st.isSymbolicLink()) await removeAt(dir, 'machine-id');
+    }).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // absent: nothing to clear
+    });
   },
 };

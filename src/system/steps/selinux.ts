@@ -2,6 +2,7 @@ import { existsInRoot, writeInRoot } from '../paths.js';
 import { info, warn } from '../../core/log.js';
 import { debian } from '../../distro/catalog/debian.js';
 import type { DistroDecl } from '../../distro/catalog/index.js';
+import { assertNoControl } from '../../core/safe-text.js';
 import type { SystemStep } from '../types.js';
 
 /**
@@ -17,6 +18,8 @@ export function selinuxType(policy: string | undefined, distro: DistroDecl = deb
 }
 
 export function renderSelinuxConfig(mode: string, type: string): string {
+  assertNoControl(mode, 'KernelCommandLine.SELinux');
+  assertNoControl(type, 'KernelCommandLine.SELinuxPolicy');
   return `# Written by kiln from KernelCommandLine.SELinux\nSELINUX=${mode === 'force_enforcing' ? 'enforcing' : mode}\nSELINUXTYPE=${type}\n`;
 }
 

@@ -1,7 +1,8 @@
-import { chown, mkdir, chmod, readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { confinedSource } from '../../config/containment.js';
 import { KilnError } from '../../core/errors.js';
 import type { User } from '../../config/model.js';
-import { existsInRoot, readInRoot, resolveInRoot, writeInRoot } from '../paths.js';
+import { existsInRoot, mkdirInRoot, readInRoot, statInRoot, writeInRoot } from '../paths.js';
 import { chageArgs, lockPassword, looksLikePublicKey, parseGroup, parsePasswd, renderAuthorizedKeys, userArgs } from '../render/users.js';
 import { configPath, located } from '../where.js';
 import type { SystemContext, SystemStep } from '../types.js';
@@ -69,29 +70,33 @@ async function setPassword(ctx: SystemContext, u: User, where: string): Promise<
 }
 
 async function installKeys(ctx: SystemContext, u: User, where: string): Promise<void> {
-  const keys: string[] = [];
+  // each line with where it came from: a message names the key and line number, never the line
+  const lines: { text: string; from: string }[] = [];
+  const add = (text: string, from: string) =>
+    text.split('\n').forEach((l, n) => {
+      const t = l.trim();
+      if (t && !t.startsWith('#')) lines.push({ text: t, from: `${from}, line ${n + 1}` });
+    });
   for (const [k, path] of (u.SSHPubKeyPaths ?? []).entries()) {
+    const real = confinedSource(ctx.loaded, path, `${where}.SSHPubKeyPaths[${k}]`);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readFile(real, 'utf8');
     } catch (e) {
-      throw new KilnError(`${where}.SSHPubKeyPaths[${k}]: cannot read '${path}': ${(e as Error).message}`);
+      throw new KilnError(`${where}.SSHPubKeyPaths[${k}]: cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    keys.push(text);
+    add(text, `${where}.SSHPubKeyPaths[${k}] ('${path}')`);
   }
-  keys.push(...(u.SSHPubKeys ?? []));
-  const lines = keys.flatMap((t) => t.split('\n').map((l) => l.trim())).filter((l) => l && !l.startsWith('#'));
+  (u.SSHPubKeys ?? []).forEach((key, k) => add(key, `${where}.SSHPubKeys[${k}]`));
   if (!lines.length) return;
-  const bad = lines.find((l) => !looksLikePublicKey(l));
-  if (bad) throw new KilnError(`${where}: '${bad.slice(0, 40)}…' is not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... comment")`);
+  const bad = lines.find((l) => !looksLikePublicKey(l.text));
+  if (bad) throw new KilnError(`${bad.from}: not an OpenSSH public key (expected e.g. "ssh-ed25519 AAAA... comment"; is it a private key?)`);
   const entry = parsePasswd((await readInRoot(ctx.root, '/etc/passwd')) ?? '').get(u.Name);
   if (!entry) throw new KilnError(`${where}: user '${u.Name}' is missing from the image's /etc/passwd`);
-  const sshDir = await resolveInRoot(ctx.root, `${entry.home}/.ssh`);
-  await mkdir(sshDir, { recursive: true, mode: 0o700 });
-  await chmod(sshDir, 0o700);
-  await chown(sshDir, entry.uid, entry.gid);
+  // ~/.ssh and the file are created inside the image root: a home or .ssh that is a link is followed inside it
+  await mkdirInRoot(ctx.root, `${entry.home}/.ssh`, { mode: 0o700, uid: entry.uid, gid: entry.gid });
   const file = `${entry.home}/.ssh/authorized_keys`;
-  const text = renderAuthorizedKeys((await readInRoot(ctx.root, file)) ?? '', lines);
+  const text = renderAuthorizedKeys((await readInRoot(ctx.root, file)) ?? '', lines.map((l) => l.text));
   await writeInRoot(ctx.root, file, text, { mode: 0o600, uid: entry.uid, gid: entry.gid });
 }
 
@@ -101,7 +106,7 @@ async function lockRoot(ctx: SystemContext): Promise<void> {
   if (shadow === undefined) return; // no shadow file: no password to lock
   const locked = lockPassword(shadow, 'root');
   if (locked === undefined || locked === shadow) return;
-  const host = await resolveInRoot(ctx.root, '/etc/shadow');
-  const st = await stat(host);
+  const st = await statInRoot(ctx.root, '/etc/shadow');
+  if (!st) return;
   await writeInRoot(ctx.root, '/etc/shadow', locked, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
 }

@@ -22,9 +22,10 @@ describe('grub configuration rendering', () => {
     expect(() => kilnGrubCfg({ distroName: 'x', boot: { uuid: 'u', prefix: '' }, kernels: [], cmdline: '', modules: [] })).toThrow(/no kernel/);
   });
 
-  it('grub-mkconfig defaults quote the command line and ask for PARTUUID root', () => {
+  it('grub-mkconfig defaults quote the command line (for the shell, then each word for grub) and ask for PARTUUID root', () => {
+    // "x" is the word x as grub would read it; $y is passed literally (grub would have expanded it)
     const d = grubDefaults('console=ttyS0,115200 quiet "x" $y');
-    expect(d).toContain('GRUB_CMDLINE_LINUX="console=ttyS0,115200 quiet \\"x\\" \\$y"');
+    expect(d).toContain(`GRUB_CMDLINE_LINUX="console=ttyS0,115200 quiet x '\\$y'"`);
     expect(d).toContain('GRUB_DISABLE_LINUX_UUID=true');
     expect(d).toContain('GRUB_DISABLE_LINUX_PARTUUID=false');
     expect(d).toContain('GRUB_TERMINAL="serial console"');

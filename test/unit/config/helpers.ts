@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { validateConfigText, type ValidationResult } from '../../../src/config/index.js';
+import type { ValidateOptions } from '../../../src/config/validate.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/config/', import.meta.url));
 export const BASE_DIR = join(FIXTURES, 'base');
@@ -17,8 +18,8 @@ export function baseConfig(): Json {
 }
 
 /** Validate a (mutated) copy of the base config as if it were base.json in the fixture folder. */
-export function validateObject(config: Json): ValidationResult {
-  return validateConfigText(JSON.stringify(config, null, 2), BASE_FILE);
+export function validateObject(config: Json, opts: ValidateOptions = {}): ValidationResult {
+  return validateConfigText(JSON.stringify(config, null, 2), BASE_FILE, opts);
 }
 
 /** The same system as the base config, built as an RPM distribution (no Distro = Azure Linux). */

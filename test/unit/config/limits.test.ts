@@ -12,6 +12,9 @@ import { main } from '../../../src/cli/main.js';
 import { validateConfigFile, validateConfigText } from '../../../src/config/index.js';
 import { readPackageList } from '../../../src/config/packagelists.js';
 import { MAX_CONFIG_BYTES, MAX_GPT_PARTITIONS, MAX_NESTING_DEPTH, MAX_PACKAGE_LIST_BYTES, readBoundedFile } from '../../../src/config/limits.js';
+
+/** These files lie outside the config's directory on purpose: what is checked here is how they are read. */
+const OUTSIDE_OK = { allowOutsideConfigDir: true };
 import { BASE_FILE, baseConfig, validateObject } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-limits-'));
@@ -87,7 +90,7 @@ describe('files the validator reads', () => {
   ])('PackageLists: [%s] is a finding at once', (path, why) => {
     const c = baseConfig();
     c.SystemConfigs[0].PackageLists = [path];
-    const r = validateObject(c);
+    const r = validateObject(c, OUTSIDE_OK);
     expect(r.valid).toBe(false);
     expect(r.findings).toContainEqual(expect.objectContaining({ path: 'SystemConfigs[0].PackageLists[0]', message: `package list "${path}" ${why} (looked for ${path})` }));
   });
@@ -98,7 +101,7 @@ describe('files the validator reads', () => {
     expect(readPackageList(big).unreadable).toMatch(/the limit is 1048576 bytes/);
     const c = baseConfig();
     c.SystemConfigs[0].PackageLists = [big];
-    expect(validateObject(c).findings).toContainEqual(expect.objectContaining({ path: 'SystemConfigs[0].PackageLists[0]', message: expect.stringContaining('the limit is 1048576 bytes') }));
+    expect(validateObject(c, OUTSIDE_OK).findings).toContainEqual(expect.objectContaining({ path: 'SystemConfigs[0].PackageLists[0]', message: expect.stringContaining('the limit is 1048576 bytes') }));
   });
 
   it('a config argument that is a device, FIFO or directory is a usage error (exit 2); one over the size limit is a finding (exit 1)', async () => {
@@ -117,7 +120,7 @@ describe('files the validator reads', () => {
     const c = baseConfig();
     c.SystemConfigs[0].PostInstallScripts[0].Path = '/dev/zero';
     c.SystemConfigs[0].Users[0].SSHPubKeyPaths = [fifo];
-    const r = validateObject(c);
+    const r = validateObject(c, OUTSIDE_OK);
     expect(r.valid).toBe(true);
     expect(r.blocking.map((f) => f.message)).toEqual([
       'script "/dev/zero" is a device, FIFO or socket, not a file (/dev/zero)',

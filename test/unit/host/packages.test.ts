@@ -12,7 +12,7 @@ describe('host prerequisites', () => {
   });
 
   it('--all covers what every engineer, the tests and the benchmark need', () => {
-    for (const p of ['qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd', 'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect', 'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils']) {
+    for (const p of ['qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd', 'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect', 'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils', 'gpg', 'gpg-agent', 'gpgv']) {
       expect(ALL_PACKAGES).toContain(p);
     }
     expect(new Set(ALL_PACKAGES).size).toBe(ALL_PACKAGES.length);

@@ -35,7 +35,7 @@ function ctx(sc: Partial<SystemConfig>, extra: Partial<SystemContext> = {}): Sys
     root,
     sc: full,
     distro: debian,
-    loaded: { file: '/cfg/test.json', baseDir: '/cfg', name: 'test', config: { SystemConfigs: [full] } },
+    loaded: { file: '/cfg/test.json', baseDir: dir, name: 'test', config: { SystemConfigs: [full] } },
     chroot: async (argv) => {
       ran.push(argv);
       return { code: 0, stdout: '', stderrTail: '' };
