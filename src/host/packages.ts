@@ -74,7 +74,6 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   objcopy: 'binutils',
   // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
   ip: 'iproute2',
-  'dpkg-deb': 'dpkg',
   'dpkg-scanpackages': 'dpkg-dev',
   fallocate: 'util-linux',
   findmnt: 'util-linux',

@@ -9,7 +9,7 @@
  * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by install() before
  * mmdebstrap runs, so dpkg honours them from the first package on.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
