@@ -150,7 +150,7 @@ describe('Azure Linux features image', () => {
       expect(osr).toMatch(/^ID=azurelinux$/m);
       expect(osr).toMatch(/Kiln test repository/);
       expect(await guest.check('id -gn; id -Gn')).toMatch(/^azlops\s+azlops azlshare$/m);
-      expect(await guest.check('cat /proc/cmdline')).toMatch(/root=PARTUUID=/);
+      expect(await guest.check('cat /proc/cmdline')).toMatch(/root=PARTUUID=.*systemd\.default_device_timeout_sec=900/);
     });
   }, 1_200_000);
 });
