@@ -11,13 +11,15 @@
  * (mounts, then loop devices, then the work directory); artifacts appear under their final names
  * only when complete (roast and writeAtomically rename finished files).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
-import { endProgress, info, logToFile, progress, setLogFile, stage } from '../core/log.js';
+import { emitEvent, endProgress, info, logToFile, progressCount, setLogFile, stage } from '../core/log.js';
+import { kilnVersion } from '../core/version.js';
+import { SBOM_FILES, writeSboms } from '../sbom/index.js';
 import { Scope, withScope } from '../core/scope.js';
 import type { LoadedConfig } from '../config/model.js';
 import { copyIntoFat } from '../disk/fat.js';
@@ -64,6 +66,8 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   writeFileSync(plan.logFile, '');
   setLogFile(plan.logFile);
   const timer = new StageTimer();
+  const timingsFile = join(plan.outRoot, 'logs', `${loaded.name}.timings.json`);
+  emitEvent({ type: 'build-start', config: loaded.file, name: loaded.name, ...previousStageTimes(timingsFile) });
   stage(
     `build ${loaded.name}: SystemConfig "${plan.sc.Name}", ${plan.backend.name} ${plan.backend.release}, ` +
       (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
@@ -76,7 +80,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   // the same base images `kiln validate` plans diff/rdiff artifacts with (PartitionSettings of the default SystemConfig)
   const baseImages = baseImagesFromConfig(loaded.config);
   const planned = options.skipArtifacts ? [] : planArtifacts({ input, artifacts: plan.artifacts, baseImages });
-  for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
+  for (const f of [...planned.map((p) => p.fileName), 'manifest.json', SBOM_FILES.cyclonedx, SBOM_FILES.spdx]) await rm(join(plan.imageDir, f), { force: true });
 
   return await withScope(`build ${loaded.name}`, async (scope) => {
     const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
@@ -91,6 +95,25 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
         );
     const manifest = join(plan.imageDir, 'manifest.json');
     await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
+    const sboms = await timer.time('SBOM (CycloneDX, SPDX)', () =>
+      writeSboms(
+        scope,
+        plan.imageDir,
+        {
+          name: loaded.name,
+          config: loaded.file,
+          systemConfig: plan.sc.Name,
+          distro: { name: plan.backend.decl.name, family: plan.backend.decl.family, prettyName: plan.backend.decl.prettyName, release: plan.backend.release },
+          ...(result.kernels[0] ? { kernel: result.kernels[0] } : {}),
+          packages: result.packages,
+          created: new Date(),
+          toolVersion: kilnVersion(),
+        },
+        artifacts,
+      ),
+    );
+    for (const d of sboms.digests) emitEvent({ type: 'artifact', kind: 'image', path: d.path, bytes: d.bytes, sha256: d.sha256 });
+    for (const f of [manifest, ...sboms.files]) emitEvent({ type: 'artifact', kind: f === manifest ? 'manifest' : 'sbom', path: f, bytes: statSync(f).size });
 
     let raw: string | undefined;
     let tree: string | undefined;
@@ -105,9 +128,9 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
       }
     }
     const timings = timer.toJSON();
-    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n');
+    writeFileSync(timingsFile, JSON.stringify(timings, null, 1) + '\n');
     logToFile(`timings: ${JSON.stringify(timings)}`);
-    stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
+    info(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest, ...sboms.files].join(', ')}`);
     return {
       plan,
       imageDir: plan.imageDir,
@@ -242,7 +265,7 @@ async function populate(
       ...(plan.mirror ? { mirror: plan.mirror } : {}),
       cacheDir: plan.cacheDir,
       scratchDir: work,
-      onProgress: (done, total) => progress(`packages ${done}/${total || '?'}`),
+      onProgress: (done, total) => progressCount('packages', done, total),
     }),
   );
   endProgress();
@@ -266,6 +289,17 @@ async function populate(
   info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages, ...(plan.mirror ? { mirror: plan.mirror } : {}) }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
+}
+
+/** Seconds per stage of this config's previous build (out/logs/<name>.timings.json), for the estimate. */
+function previousStageTimes(file: string): { estimateSeconds?: Record<string, number> } {
+  try {
+    const prev = JSON.parse(readFileSync(file, 'utf8')) as { stages?: { name: string; seconds: number }[] };
+    if (!prev.stages?.length) return {};
+    return { estimateSeconds: Object.fromEntries(prev.stages.map((s) => [s.name, Math.round(s.seconds * 10) / 10])) };
+  } catch {
+    return {};
+  }
 }
 
 /** rm -rf that never crosses into another filesystem (a mount left behind stays untouched). */
