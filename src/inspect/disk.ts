@@ -122,7 +122,8 @@ async function fatRead(raw: string, p: PartitionInfo, path: string): Promise<Buf
 }
 
 function efiLoaderKind(bytes: Buffer): string | undefined {
-  if (bytes.includes(Buffer.from('UEFI SHIM')) || bytes.includes(Buffer.from('shim_lock'))) return 'shim';
+  // shim's own banner ("UEFI SHIM"); grub also mentions shim_lock (its verifier), so that string proves nothing
+  if (bytes.includes(Buffer.from('UEFI SHIM'))) return 'shim';
   if (bytes.includes(Buffer.from('.linux\0')) && bytes.includes(Buffer.from('.osrel'))) return 'uki';
   if (bytes.includes(Buffer.from('systemd-boot'))) return 'systemd-boot';
   if (bytes.includes(Buffer.from('GRUB'))) return 'grub';
@@ -178,7 +179,7 @@ export async function inspectRawDisk(scope: Scope, raw: string, sizeBytes: numbe
         for (const f of efi.filter((x) => /\.efi$/i.test(x) && /\/(EFI\/BOOT\/BOOTX64|.*shimx64|.*grubx64|EFI\/Linux\/[^/]+)\.efi$/i.test(x))) {
           const bytes = await fatRead(raw, p, f);
           const kind = bytes ? efiLoaderKind(bytes) : undefined;
-          if (kind && !boot.loaders.includes(`${kind} (EFI)`)) boot.loaders.push(`${kind} (EFI)`);
+          if (kind) boot.loaders.push(`${kind} (EFI ${f})`);
         }
       }
     } else if (['ext2', 'ext3', 'ext4', 'xfs', 'btrfs'].includes(fs.type)) {

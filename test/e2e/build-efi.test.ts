@@ -49,11 +49,11 @@ describe('core-efi.json → core.vhdx (GPT, ESP + ext4, grub EFI)', () => {
     expect(t.label).toBe('gpt');
     expect(t.partitions).toHaveLength(2);
     const [esp, root] = t.partitions;
-    expect(esp).toMatchObject({ start: 2048, size: 8 * 2048, type: GPT_ESP, name: 'boot' });
-    expect(root!.start).toBe(9 * 2048);
+    expect(esp).toMatchObject({ start: 2048, size: 64 * 2048, type: GPT_ESP, name: 'boot' });
+    expect(root!.start).toBe(65 * 2048);
     expect(root!.start + root!.size).toBe(4096 * 2048 - 33);
-    // an 8 MiB "fat32" is below FAT32's minimum: Kiln makes it FAT16 (documented decision)
-    expect(await fatType(raw, 1)).toBe('FAT16');
+    // the shipped ESP is 64 MiB: a real FAT32 (an 8 MiB "fat32" would become FAT16, with a warning)
+    expect(await fatType(raw, 1)).toBe('FAT32');
   });
 
   it('puts grub at the removable EFI path and boots the root by PARTUUID', async () => {
