@@ -18,7 +18,7 @@ const started = Date.now();
 export type ConsoleEvent =
   | { type: 'stage-end'; stage: string; seconds: number; ok: boolean }
   | { type: 'progress'; what: string; done: number; total?: number }
-  | { type: 'artifact'; path: string; bytes: number; sha256?: string; kind?: string }
+  | { type: 'artifact'; path: string; bytes: number; sha256?: string; kind?: 'image' | 'manifest' | 'sbom' | 'iso' }
   | { type: 'build-start'; config: string; name: string; estimateSeconds?: Record<string, number> };
 
 export interface ConsoleSink {

@@ -48,7 +48,7 @@ export function renderLive(s: LiveState, now: number, tick = 0): string {
   const elapsed = (now - s.started) / 1000;
   const lines: string[] = [];
   const stageNo = s.stagesExpected ? ` (${Math.min(s.stagesDone + 1, s.stagesExpected)}/${s.stagesExpected})` : '';
-  const stageElapsed = s.stageStarted ? (now - s.stageStarted) / 1000 : 0;
+  const stageElapsed = s.stageStarted !== undefined ? (now - s.stageStarted) / 1000 : 0;
   lines.push(`${SPINNER[tick % SPINNER.length]} ${s.stage ?? 'starting'}${stageNo}  ${formatDuration(stageElapsed)}`);
   const p = s.progress;
   if (p) {

@@ -45,11 +45,16 @@ export interface LicenseInfo {
 export function licenseInfo(raw: string | undefined): LicenseInfo {
   const text = raw?.trim();
   if (!text) return { names: [] };
-  if (isSpdxExpression(text)) return { expression: text, names: [] };
-  // DEP-5 expressions: names joined by " and " / " or " (lower case), with optional "with X exception"
-  const terms = text.split(/\s+(AND|OR|and|or)\s+/);
-  const mapped = terms.map((t, i) => (i % 2 === 1 ? t.toUpperCase() : DEP5_TO_SPDX[t] ?? t));
-  const candidate = mapped.map((t, i) => (i % 2 === 0 && / OR /.test(t) ? `(${t})` : t)).join(' ');
+  // DEP-5 expressions: names joined by "and" / "or" (any case), parentheses, "with X exception"
+  const tokens = text.match(/\(|\)|[^\s()]+/g) ?? [];
+  let candidate = '';
+  for (const t of tokens) {
+    const m = t === '(' || t === ')' ? t : /^(and|or|with)$/i.test(t) ? t.toUpperCase() : DEP5_TO_SPDX[t] ?? t;
+    const term = / /.test(m) ? `(${m})` : m;
+    candidate += term === ')' ? ')' : `${candidate && !candidate.endsWith('(') ? ' ' : ''}${term}`;
+  }
   if (isSpdxExpression(candidate)) return { expression: candidate, names: [] };
-  return { names: terms.filter((_, i) => i % 2 === 0) };
+  if (isSpdxExpression(text)) return { expression: text, names: [] };
+  const names = text.split(/\s+(?:and|or)\s+/i).map((n) => n.replace(/^\(+|\)+$/g, '').trim()).filter(Boolean);
+  return { names: [...new Set(names)] };
 }
