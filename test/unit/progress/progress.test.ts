@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv } from 'ajv';
+import formatsPlugin from 'ajv-formats';
+
+const addFormats = formatsPlugin as unknown as (ajv: Ajv) => Ajv;
 import { describe, expect, it } from 'vitest';
 import { emitEvent, info, progressCount, setConsoleSink, stage, stageEnd, warn } from '../../../src/core/log.js';
 import { KilnError } from '../../../src/core/errors.js';
