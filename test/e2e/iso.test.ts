@@ -8,7 +8,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/core/exec.js';
-import { buildImage } from './lib/images.js';
+import type { InspectReport } from '../../src/inspect/index.js';
+import { buildImage, KILN } from './lib/images.js';
 import { withGuest, type Firmware, type Guest } from './lib/qemu.js';
 import { e2eWorkDir } from './lib/workdir.js';
 
@@ -77,13 +78,36 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     expect(mbr).toMatch(/System area summary:.*grub2-mbr/);
   });
 
+  it('kiln inspect --json: BIOS and UEFI El Torito entries, and the disk image it carries with its partitions and os-release', async () => {
+    const report = JSON.parse((await run(KILN, ['inspect', '--json', iso])).stdout) as InspectReport;
+    expect(report.artifact.format).toBe('iso');
+    expect(report.iso!.elTorito.map((e) => e.platform)).toEqual(['BIOS', 'UEFI']);
+    expect(report.iso!.files).toContain('/kiln/images/1-debian-12-core-efi.qcow2');
+    const payload = report.iso!.payloads.find((p) => p.path === '/kiln/images/1-debian-12-core-efi.qcow2')!.report;
+    expect(payload.disk!.partitionTable.partitions.map((p) => p.partuuid)).toEqual(oldUuids);
+    expect(payload.disk!.partitionTable.partitions.map((p) => p.filesystem?.fatType ?? p.filesystem?.type)).toEqual(['FAT32', 'ext4']);
+    expect(payload.disk!.boot.firmware).toEqual(['uefi']);
+    expect(payload.disk!.os!.osRelease).toMatchObject({ ID: 'debian', VERSION_ID: '12' });
+  });
+
   for (const firmware of ['uefi', 'bios'] as Firmware[]) {
     it(`installs without a question when booted with ${firmware === 'uefi' ? 'OVMF' : 'SeaBIOS'}; the installed disk boots alone`, async () => {
       const target = await blankDisk(`iso-unattended-${firmware}`);
-      await withGuest({ name: `iso-install-${firmware}`, firmware, cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
-        await g.waitFor('Kiln installer: unattended install of Debian 12 core (EFI) to /dev/vda', 10 * 60_000);
-        await waitForInstall(g);
-      });
+      if (firmware === 'bios') {
+        // through the CLI: kiln boot ISO with a target disk, headless, until the installer is done
+        const r = await run(KILN, ['boot', iso, '--firmware', 'bios', '--target', target, '--check', '--timeout', String(INSTALL_TIMEOUT / 1000), '--expect', 'Kiln installer: reboot|KILN-INSTALL-FAILED.*'], { allowFailure: true });
+        expect(r.code, r.stderrTail).toBe(0);
+        expect(r.stdout).toContain('Kiln installer: reboot');
+        // and the installed disk, by the CLI too: firmware from its ESP, to the login prompt
+        const boot = await run(KILN, ['boot', '--check', '--timeout', '900', target], { allowFailure: true });
+        expect(boot.code, boot.stderrTail).toBe(0);
+        expect(boot.stderrTail).toMatch(/with OVMF \[EFI system partition on a GPT disk\]/);
+      } else {
+        await withGuest({ name: `iso-install-${firmware}`, firmware, cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
+          await g.waitFor('Kiln installer: unattended install of Debian 12 core (EFI) to /dev/vda', 10 * 60_000);
+          await waitForInstall(g);
+        });
+      }
       // the image is an EFI system: it boots with OVMF whichever firmware ran the installer
       await withGuest({ name: `iso-installed-${firmware}`, firmware: 'uefi', disk: target, writableDisk: true, diskFormat: 'raw' }, async (g) => {
         await g.login('root', ROOT_PASSWORD);

@@ -1,25 +1,12 @@
 /** Console front ends: JSON events valid against the documented schema, the live frame, the summary table. */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { Ajv } from 'ajv';
-import formatsPlugin from 'ajv-formats';
-
-const addFormats = formatsPlugin as unknown as (ajv: Ajv) => Ajv;
 import { describe, expect, it } from 'vitest';
 import { emitEvent, info, progressCount, setConsoleSink, stage, stageEnd, warn } from '../../../src/core/log.js';
 import { KilnError } from '../../../src/core/errors.js';
 import { formatBytes, formatDuration, renderLive, renderSummary } from '../../../src/progress/format.js';
 import { createReporter, errorReport, JsonReporter, LiveReporter, PlainReporter } from '../../../src/progress/reporters.js';
+import { eventValidator } from '../../lib/schemas.js';
 
-const REPO = resolve(import.meta.dirname, '../../..');
-
-export function eventValidator(): (line: unknown) => string | undefined {
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats(ajv);
-  const validate = ajv.compile(JSON.parse(readFileSync(resolve(REPO, 'schema/kiln-events.schema.json'), 'utf8')));
-  return (line) => (validate(line) ? undefined : ajv.errorsText(validate.errors));
-}
 
 class Capture extends Writable {
   text = '';

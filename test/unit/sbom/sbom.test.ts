@@ -1,15 +1,10 @@
 /** SBOMs: CycloneDX validated by the CycloneDX library's own validator, SPDX 2.3 by a JSON Schema; licences and purls. */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
-import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { dep5License } from '../../../src/distro/debian/licenses.js';
 import { debian } from '../../../src/distro/catalog/debian.js';
 import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
 import { cycloneDxJson, licenseInfo, packageUrl, spdxJson, type SbomInput } from '../../../src/sbom/index.js';
-
-const REPO = resolve(import.meta.dirname, '../../..');
+import { spdxReferencesResolve, spdxValidators, validateCycloneDx } from '../../lib/schemas.js';
 
 const input = (over: Partial<SbomInput> = {}): SbomInput => ({
   name: 'core-efi',
@@ -28,33 +23,6 @@ const input = (over: Partial<SbomInput> = {}): SbomInput => ({
   toolVersion: '0.1.0',
   ...over,
 });
-
-/** Kiln's own schema for the SPDX 2.3 fields it writes, plus the official schema when KILN_SPDX_SCHEMA names it. */
-function spdxValidators(): { name: string; validate: (d: unknown) => string | undefined }[] {
-  const out = [];
-  const schemas = [join(REPO, 'test/fixtures/sbom/spdx-2.3-kiln-subset.schema.json'), ...(process.env.KILN_SPDX_SCHEMA ? [process.env.KILN_SPDX_SCHEMA] : [])];
-  for (const file of schemas) {
-    if (!existsSync(file)) continue;
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    const v = ajv.compile(JSON.parse(readFileSync(file, 'utf8')));
-    out.push({ name: file, validate: (d: unknown) => (v(d) ? undefined : ajv.errorsText(v.errors)) });
-  }
-  return out;
-}
-
-/** SPDX rules a schema cannot say: identifiers unique, relationships point at elements that exist. */
-export function spdxReferencesResolve(doc: { packages: { SPDXID: string }[]; files?: { SPDXID: string }[]; relationships: { spdxElementId: string; relatedSpdxElement: string }[]; documentDescribes?: string[] }): string[] {
-  const ids = ['SPDXRef-DOCUMENT', ...doc.packages.map((p) => p.SPDXID), ...(doc.files ?? []).map((f) => f.SPDXID)];
-  const problems: string[] = [];
-  if (new Set(ids).size !== ids.length) problems.push('duplicate SPDXID');
-  for (const r of doc.relationships) for (const id of [r.spdxElementId, r.relatedSpdxElement]) if (!ids.includes(id)) problems.push(`relationship to unknown ${id}`);
-  for (const id of doc.documentDescribes ?? []) if (!ids.includes(id)) problems.push(`documentDescribes unknown ${id}`);
-  return problems;
-}
-
-export async function validateCycloneDx(json: string): Promise<unknown> {
-  return await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(json);
-}
 
 describe('SBOM', () => {
   it('package URLs come from the catalog: pkg:deb/debian/... and pkg:rpm/azurelinux/... with the architecture', () => {
