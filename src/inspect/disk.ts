@@ -162,6 +162,11 @@ export async function inspectRawDisk(scope: Scope, raw: string, sizeBytes: numbe
       });
     });
   }
+  if (tableType === 'none') {
+    // a bare filesystem (a partition artifact such as ext4@rootfs): one pseudo-partition, number 0, the whole file
+    const whole = await blkidProbe(raw, 0, sizeBytes);
+    if (whole.TYPE) partitions.push({ number: 0, startBytes: 0, sizeBytes, type: '' });
+  }
   const boot: BootInfo = { firmware: [], loaders: [], efiFiles: [] };
   let os: DiskReport['os'];
   const mounted: { p: PartitionInfo; dir: string }[] = [];

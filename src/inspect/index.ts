@@ -98,7 +98,9 @@ async function inspectIn(scope: Scope, path: string, work: string): Promise<Insp
     let rawSize = kind.virtualSize;
     if (kind.format !== 'raw' && !kind.fixedVhd) {
       raw = join(work, `${basename(path)}.raw`);
-      await run('qemu-img', ['convert', '-f', kind.format, '-O', 'raw', path, raw]);
+      await run('qemu-img', ['convert', '-f', kind.format, '-O', 'raw', path, raw]).catch((e: Error) => {
+        throw new KilnError(`${path}: qemu-img cannot read the ${kind.format} image to the end`, ExitCode.BuildFailed, [e.message, ...(e instanceof KilnError ? e.details : [])], 'INSPECT_FAILED');
+      });
     } else if (kind.fixedVhd) {
       rawSize = st.size - 512;
     }
@@ -106,6 +108,9 @@ async function inspectIn(scope: Scope, path: string, work: string): Promise<Insp
     await mkdir(mnt, { recursive: true });
     // a nested scope: the mounts and loop devices are released before the temporary raw is deleted
     const disk = await withScope(`inspect ${basename(path)}`, (inner) => inspectRawDisk(inner, raw, rawSize, mnt));
+    if (disk.partitionTable.type === 'none' && disk.partitionTable.partitions.length === 0) {
+      throw new KilnError(`${path}: no partition table and no filesystem: not a disk image Kiln can read`, ExitCode.Usage, [], 'ARTIFACT_UNSUPPORTED');
+    }
     return { artifact: { ...base, format: kind.format === 'vpc' && kind.fixedVhd ? 'vpc (fixed)' : kind.format, virtualSizeBytes: kind.virtualSize }, disk };
   }
   if (kind.kind === 'ova') {
@@ -115,8 +120,8 @@ async function inspectIn(scope: Scope, path: string, work: string): Promise<Insp
     const dir = join(work, 'ova');
     await mkdir(dir, { recursive: true });
     await run('tar', ['-xf', path, '-C', dir, vmdk]);
-    const inner = await inspectIn(scope, join(dir, vmdk), join(work, 'ova-disk'));
     await mkdir(join(work, 'ova-disk'), { recursive: true });
+    const inner = await inspectIn(scope, join(dir, vmdk), join(work, 'ova-disk'));
     return { artifact: { ...base, format: 'ova', ...(inner.artifact.virtualSizeBytes ? { virtualSizeBytes: inner.artifact.virtualSizeBytes } : {}) }, ova: { files, disk: vmdk }, ...(inner.disk ? { disk: inner.disk } : {}) };
   }
   if (kind.kind === 'tar') return { artifact: { ...base, format: 'tar', ...(kind.compression ? { compression: kind.compression } : {}) }, tree: await inspectTarball(path, work) };

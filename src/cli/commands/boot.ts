@@ -11,7 +11,7 @@ never modified: the VM writes to a throwaway qcow2 overlay whose backing file is
   CONFIG     an image config: boots what \`kiln build CONFIG\` wrote under --out
 
 Firmware: OVMF (UEFI) when the disk has an EFI system partition, SeaBIOS when it has BIOS boot code
-(--firmware to choose; --secure-boot enforces Secure Boot with Microsoft's or Debian's test keys).
+(--firmware to choose; --secure-boot enforces Secure Boot, with Microsoft's keys or Debian's test keys).
 Accelerator: KVM when a probe shows it works, else TCG. An ISO boots with a blank target disk
 (--target FILE keeps it; qemu stops when the installer reboots: then \`kiln boot FILE\`).
 
@@ -20,6 +20,7 @@ Accelerator: KVM when a probe shows it works, else TCG. An ISO boots with a blan
 Examples:
   kiln boot out/images/core-efi/core.vhdx
   kiln boot imageconfigs/core-legacy.json --ssh
+  kiln boot --secure-boot out/images/core-efi/core.vhdx
   kiln boot --check --timeout 900 out/images/core-efi/core.vhdx
   kiln boot out/images/core-efi-unattended/core-efi-unattended.iso --target /var/tmp/disk.raw
   kiln boot --check /var/tmp/disk.raw
@@ -35,12 +36,14 @@ interface Options {
   out: string;
   artifact?: string;
   firmware: 'auto' | 'uefi' | 'bios';
-  secureBoot?: 'ms' | 'snakeoil' | true;
+  secureBoot?: boolean;
+  secureBootKeys: 'ms' | 'snakeoil';
   accel: 'auto' | 'kvm' | 'tcg';
   bus: 'virtio' | 'ide' | 'sata' | 'scsi';
   memory?: string;
   cpus?: string;
-  ssh?: string | true;
+  ssh?: boolean;
+  sshPort?: string;
   check?: boolean;
   timeout: string;
   expect?: string;
@@ -58,12 +61,14 @@ export function registerBoot(program: Command): void {
     .option('--out <dir>', 'output directory of the build, for a config', 'out')
     .option('--artifact <name>', "for a config: which artifact file (e.g. core.qcow2); default the first disk image, or the ISO of an ISO config")
     .addOption(new Option('--firmware <kind>', 'firmware (auto: from the partition table)').choices(['auto', 'uefi', 'bios']).default('auto'))
-    .addOption(new Option('--secure-boot [keys]', 'UEFI with Secure Boot enforced: ms (Microsoft keys, default) or snakeoil (Debian test keys)').choices(['ms', 'snakeoil']))
+    .option('--secure-boot', 'UEFI with Secure Boot enforced (variable store with --secure-boot-keys)')
+    .addOption(new Option('--secure-boot-keys <keys>', "Secure Boot keys: ms (Microsoft's, which sign shim) or snakeoil (Debian's test keys)").choices(['ms', 'snakeoil']).default('ms'))
     .addOption(new Option('--accel <accel>', 'accelerator (auto: KVM when it works, else TCG)').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .addOption(new Option('--bus <bus>', 'disk interface').choices(['virtio', 'ide', 'sata', 'scsi']).default('virtio'))
     .option('--memory <MiB>', 'guest memory in MiB (default 1024; ISO 1536)')
     .option('--cpus <n>', 'virtual CPUs (default 1 with TCG, 2 with KVM)')
-    .option('--ssh [port]', 'forward 127.0.0.1:PORT (default: a free port) to the guest port 22 and print the ssh command')
+    .option('--ssh', 'forward a free port on 127.0.0.1 to the guest port 22 and print the ssh command')
+    .option('--ssh-port <port>', 'with --ssh: this host port instead of a free one')
     .option('--check', 'headless: exit 0 once a login prompt appears on the serial console, 6 otherwise')
     .option('--timeout <seconds>', 'with --check: how long to wait', '600')
     .option('--expect <regex>', 'with --check: the console text that means success (default: a login prompt)')
@@ -81,13 +86,13 @@ export function registerBoot(program: Command): void {
       };
       const { ensureHostTools } = await import('../../host/index.js');
       await ensureHostTools(['qemu-system-x86_64', 'qemu-img'], opts.firmware === 'bios' ? [] : ['/usr/share/OVMF/OVMF_CODE.fd']);
-      const ssh = opts.ssh === true ? true : int(opts.ssh, '--ssh');
+      const ssh = opts.sshPort !== undefined ? int(opts.sshPort, '--ssh-port') : opts.ssh ? true : undefined;
       const memoryMiB = int(opts.memory, '--memory');
       const cpus = int(opts.cpus, '--cpus');
       const outcome = await bootArtifact({
         artifact,
         firmware: opts.firmware,
-        ...(opts.secureBoot ? { secureBoot: opts.secureBoot === true ? 'ms' : opts.secureBoot } : {}),
+        ...(opts.secureBoot ? { secureBoot: opts.secureBootKeys } : {}),
         accel: opts.accel,
         bus: opts.bus,
         ...(memoryMiB ? { memoryMiB } : {}),

@@ -61,6 +61,50 @@ describe('kiln inspect', () => {
     });
   }
 
+  it('vmdk and ova (the vmdk extracted from the tar) read the same disk', async () => {
+    const vmdk = join(dir, 'disk.vmdk');
+    await run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, vmdk]);
+    writeFileSync(join(dir, 'disk.ovf'), '<?xml version="1.0"?><Envelope/>');
+    const ova = join(dir, 'disk.ova');
+    await run('tar', ['-cf', ova, '-C', dir, 'disk.ovf', 'disk.vmdk']);
+    for (const [file, format] of [[vmdk, 'vmdk'], [ova, 'ova']] as const) {
+      const r = await inspectArtifact(file);
+      expect(r.artifact.format).toBe(format);
+      expect(r.disk!.partitionTable.partitions.map((p) => p.filesystem?.type)).toEqual(['vfat', 'ext4']);
+      expect(r.disk!.os!.osRelease.ID).toBe('test');
+    }
+    expect((await inspectArtifact(ova)).ova).toEqual({ files: ['disk.ovf', 'disk.vmdk'], disk: 'disk.vmdk' });
+  });
+
+  it('root filesystem tarballs: os-release through the etc symlink, kernels, dpkg or the RemoveRpmDb manifest', async () => {
+    const tgz = join(dir, 'tree.tar.gz');
+    await run('tar', ['-czf', tgz, '-C', join(dir, 'tree'), '.']);
+    const r = await inspectArtifact(tgz);
+    expect(r.artifact).toMatchObject({ format: 'tar', compression: 'gz' });
+    expect(r.tree!.os).toMatchObject({ osRelease: { ID: 'test' }, kernels: ['6.1.0-test'], packages: { manager: 'dpkg', count: 2 } });
+    const rpmTree = join(dir, 'rpmtree');
+    mkdirSync(join(rpmTree, 'etc'), { recursive: true });
+    mkdirSync(join(rpmTree, 'var/lib/rpmmanifest'), { recursive: true });
+    writeFileSync(join(rpmTree, 'etc/os-release'), 'ID=azurelinux\nVERSION_ID="3.0"\n');
+    writeFileSync(join(rpmTree, 'var/lib/rpmmanifest/container-manifest-1'), 'bash-5.2.15-3.azl3.x86_64\nfilesystem-1.1-21.azl3.x86_64\ngpg-pubkey-3135ce90-5e6fda74\n');
+    const txz = join(dir, 'rpm.tar.xz');
+    await run('tar', ['-cJf', txz, '-C', rpmTree, '.']);
+    expect((await inspectArtifact(txz)).tree!.os).toMatchObject({ osRelease: { ID: 'azurelinux' }, packages: { manager: 'rpm', count: 2, source: '/var/lib/rpmmanifest/container-manifest-1 (RemoveRpmDb)' } });
+  });
+
+  it('a bare filesystem image (a partition artifact): the filesystem and its OS as partition 0', async () => {
+    const r = await inspectArtifact(join(dir, 'root.img'));
+    expect(r.disk!.partitionTable).toMatchObject({ type: 'none', partitions: [{ number: 0, startBytes: 0, filesystem: { type: 'ext4', uuid: fsUuid } }] });
+    expect(r.disk!.os).toMatchObject({ rootPartition: 0, osRelease: { ID: 'test' } });
+  });
+
+  it('refuses what is not an artifact, and a file that does not exist, with their codes', async () => {
+    const junk = join(dir, 'notes.txt');
+    writeFileSync(junk, 'hello');
+    await expect(inspectArtifact(junk)).rejects.toMatchObject({ code: 'ARTIFACT_UNSUPPORTED', exitCode: 2 });
+    await expect(inspectArtifact(join(dir, 'nope.vhdx'))).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND', exitCode: 2 });
+  });
+
   it('parses os-release, dpkg status and fstab', () => {
     expect(parseOsRelease('NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n# c\n')).toEqual({ NAME: 'Debian GNU/Linux', VERSION_ID: '12', ID: 'debian' });
     expect(countDpkgStatus('Package: a\nStatus: install ok installed\n\nPackage: b\nStatus: deinstall ok config-files\n')).toBe(1);
