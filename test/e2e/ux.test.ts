@@ -41,6 +41,14 @@ function checkEvents(image: BuiltImage): { type: string; [k: string]: unknown }[
   return events;
 }
 
+/**
+ * Warnings about the build itself. One is left out: roast's "still attached to /dev/loopN", which a
+ * concurrent build on a shared machine causes (its mount namespace copied this build's mounts).
+ */
+function configWarnings(events: { type: string; [k: string]: unknown }[]): string[] {
+  return events.filter((e) => e.type === 'warning').map((e) => String(e.message)).filter((m) => !/ is still attached to \/dev\/loop\d+/.test(m));
+}
+
 async function checkSboms(image: BuiltImage, artifact: string): Promise<void> {
   const manifest = JSON.parse(readFileSync(image.manifest, 'utf8')) as Manifest;
   const cdxText = readFileSync(join(image.imageDir, 'sbom.cdx.json'), 'utf8');
@@ -95,7 +103,7 @@ describe('core-efi.json: events, SBOMs, inspect', () => {
     const events = checkEvents(image);
     const types = new Set(events.map((e) => e.type));
     for (const t of ['build-start', 'stage-start', 'stage-end', 'progress', 'info', 'artifact', 'summary']) expect(types).toContain(t);
-    expect(types).not.toContain('warning'); // the shipped config builds without warnings
+    expect(configWarnings(events)).toEqual([]); // the shipped config builds without warnings
     expect(types).not.toContain('error');
     const progress = events.filter((e) => e.type === 'progress');
     expect(progress[0]).not.toMatchObject({ done: 0, total: 1 }); // no "packages 0/1"
@@ -130,7 +138,7 @@ describe('core-legacy.json: events, SBOMs, inspect', () => {
 
   it('--log-format json: every line valid against the schema, no warning', async () => {
     const events = checkEvents(await built());
-    expect(events.filter((e) => e.type === 'warning')).toEqual([]);
+    expect(configWarnings(events)).toEqual([]);
   });
 
   it('SBOMs validate', async () => {
