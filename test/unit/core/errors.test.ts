@@ -1,5 +1,6 @@
 /** Error codes: every code documented in docs/errors.md (and nothing else), shown in text and JSON. */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main.js';
@@ -69,6 +70,18 @@ describe('error codes', () => {
     const usage = await kiln('--log-format=json', 'nosuchverb');
     expect(usage.code).toBe(2);
     expect(usage.err).toContain('"code":"USAGE"');
+  });
+
+  it('kiln boot: a config not built yet (ARTIFACT_NOT_BUILT), a disk that boots with neither firmware (ARTIFACT_UNSUPPORTED)', async () => {
+    const notBuilt = await kiln('boot', join(REPO, 'imageconfigs/core-efi.json'), '--out', '/nonexistent-kiln-out');
+    expect(notBuilt.code).toBe(2);
+    expect(notBuilt.err).toMatch(/no bootable artifact under \/nonexistent-kiln-out\/images\/core-efi \[ARTIFACT_NOT_BUILT\]/);
+    expect(notBuilt.err).toContain('kiln build');
+    const blank = join(mkdtempSync(join(tmpdir(), 'kiln-boot-')), 'blank.raw');
+    writeFileSync(blank, Buffer.alloc(2 * 1024 * 1024));
+    const r = await kiln('boot', '--check', '--accel', 'tcg', blank);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no EFI system partition and no BIOS boot code: not a bootable disk \[ARTIFACT_UNSUPPORTED\]/);
   });
 
   it('kiln --help lists the new verbs and --version prints the package version', async () => {
