@@ -9,7 +9,7 @@
  */
 import { createServer } from 'node:net';
 import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ExitCode, KilnError } from '../core/errors.js';
@@ -211,7 +211,17 @@ export async function bootArtifact(req: BootRequest): Promise<BootOutcome> {
     process.stderr.write(`kiln boot: ${what}\n`);
     process.stderr.write(`  the artifact is not modified (${plan.kind === 'iso' ? `installer target: ${targetDisk}` : 'writes go to a throwaway overlay'}); quit with Ctrl-A x\n`);
     if (sshPort) process.stderr.write(`  ssh: ${sshCommand(sshPort, req.sshUser)}\n`);
-    await run('qemu-system-x86_64', qemuArgs(vm, files), { interactive: true });
+    // the terminal going away (SIGHUP) ends qemu too; the throwaway overlay must not stay behind
+    const onHangup = () => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(129);
+    };
+    process.once('SIGHUP', onHangup);
+    try {
+      await run('qemu-system-x86_64', qemuArgs(vm, files), { interactive: true });
+    } finally {
+      process.off('SIGHUP', onHangup);
+    }
     return result;
   });
 }
