@@ -105,7 +105,7 @@ export class LiveReporter extends Reporter {
 
   constructor(out: NodeJS.WritableStream & { columns?: number } = process.stderr) {
     super(out);
-    this.update = createLogUpdate(out as NodeJS.WriteStream);
+    this.update = createLogUpdate(terminalView(out));
     this.state = { started: this.started, stagesDone: 0 };
   }
 
@@ -188,6 +188,25 @@ export class LiveReporter extends Reporter {
     this.stop();
     if (code === 0 && (this.artifacts.length || this.stages.length)) this.out.write(`\n${renderSummary(this.summary())}\n`);
   }
+}
+
+/**
+ * The terminal as log-update sees it, with a usable size: a terminal that reports 0 columns and rows
+ * (a pseudo-terminal nobody sized, e.g. script(1) without a terminal of its own, some CI consoles)
+ * would otherwise get an empty frame.
+ */
+function terminalView(out: NodeJS.WritableStream & { columns?: number; rows?: number }): NodeJS.WriteStream {
+  const view = {
+    isTTY: true,
+    get columns() {
+      return out.columns || 100;
+    },
+    get rows() {
+      return out.rows || 24;
+    },
+    write: (chunk: string) => out.write(chunk),
+  };
+  return view as unknown as NodeJS.WriteStream;
 }
 
 /** One JSON object per line (schema/kiln-events.schema.json). */

@@ -11,7 +11,8 @@ import { eventValidator } from '../../lib/schemas.js';
 class Capture extends Writable {
   text = '';
   isTTY = false;
-  columns = 100;
+  columns = 0; // an unsized pseudo-terminal: the live display must still draw
+  rows = 0;
   override _write(chunk: Buffer, _enc: string, cb: () => void): void {
     this.text += chunk.toString();
     cb();
