@@ -111,8 +111,8 @@ export class Guest {
     this.socket.write(text);
   }
 
-  /** Wait for `login:`, log in (with `password` when the account has one) and wait for a shell prompt. */
-  async login(user = 'root', password?: string, timeoutMs = 240_000): Promise<void> {
+  /** Wait for `login:` (10 minutes by default: a TCG boot on a busy 2-core machine takes several), log in (with `password` when the account has one) and wait for a shell prompt. */
+  async login(user = 'root', password?: string, timeoutMs = 600_000): Promise<void> {
     await this.waitFor(/login: $/m, timeoutMs);
     // getty may print the prompt before it reads: a short pause avoids losing the first characters
     await sleep(500);
