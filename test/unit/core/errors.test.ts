@@ -1,5 +1,5 @@
 /** Error codes: every code documented in docs/errors.md (and nothing else), shown in text and JSON. */
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -77,9 +77,11 @@ describe('error codes', () => {
     expect(notBuilt.code).toBe(2);
     expect(notBuilt.err).toMatch(/no bootable artifact under \/nonexistent-kiln-out\/images\/core-efi \[ARTIFACT_NOT_BUILT\]/);
     expect(notBuilt.err).toContain('kiln build');
-    const blank = join(mkdtempSync(join(tmpdir(), 'kiln-boot-')), 'blank.raw');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-errors-test-'));
+    const blank = join(dir, 'blank.raw');
     writeFileSync(blank, Buffer.alloc(2 * 1024 * 1024));
     const r = await kiln('boot', '--check', '--accel', 'tcg', blank);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/no EFI system partition and no BIOS boot code: not a bootable disk \[ARTIFACT_UNSUPPORTED\]/);
   });
