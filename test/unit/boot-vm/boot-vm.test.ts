@@ -1,8 +1,8 @@
 /** kiln boot's pure parts: the qemu command line, and the firmware read from a disk's first sectors. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/core/exec.js';
 import { firmwareFor, GPT_TYPES, isHybrid, parseDiskHead } from '../../../src/boot-vm/detect.js';
 import { formatFromExtension, qemuArgs, varsTemplate } from '../../../src/boot-vm/qemu-args.js';
@@ -50,6 +50,7 @@ describe('qemu command line', () => {
 
 describe('firmware from the partition table', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bootvm-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   async function disk(name: string, script: string, grub = false): Promise<Buffer> {
     const f = join(dir, name);
     await run('truncate', ['-s', '64M', f]);

@@ -1,9 +1,9 @@
 /** Shell completion generated from the CLI definition: bash completes verbs, options and choices; zsh parses. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli/main.js';
 import { bashCompletion, zshCompletion } from '../../../src/cli/completion.js';
 
@@ -18,6 +18,7 @@ function hasShell(shell: string): boolean {
 
 describe('kiln completion', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-completion-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const bash = join(dir, 'kiln.bash');
   writeFileSync(bash, bashCompletion(buildProgram()));
   const complete = (...words: string[]) =>

@@ -4,9 +4,9 @@
  * matches what was written, and the files are byte-for-byte unchanged afterwards.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/core/exec.js';
 import { countDpkgStatus, inspectArtifact, parseOsRelease } from '../../../src/inspect/index.js';
 import { parseFstab } from '../../../src/inspect/disk.js';
@@ -19,6 +19,7 @@ describe('kiln inspect', () => {
   const raw = join(dir, 'disk.raw');
   const qcow2 = join(dir, 'disk.qcow2');
   const fsUuid = '0b8d5c55-3a4e-4b8e-8a55-5f7a0d8e9d11';
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   beforeAll(async () => {
     const tree = join(dir, 'tree');
