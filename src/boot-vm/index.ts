@@ -9,7 +9,7 @@
  */
 import { createServer } from 'node:net';
 import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ExitCode, KilnError } from '../core/errors.js';
@@ -211,17 +211,10 @@ export async function bootArtifact(req: BootRequest): Promise<BootOutcome> {
     process.stderr.write(`kiln boot: ${what}\n`);
     process.stderr.write(`  the artifact is not modified (${plan.kind === 'iso' ? `installer target: ${targetDisk}` : 'writes go to a throwaway overlay'}); quit with Ctrl-A x\n`);
     if (sshPort) process.stderr.write(`  ssh: ${sshCommand(sshPort, req.sshUser)}\n`);
-    // the terminal going away (SIGHUP) ends qemu too; the throwaway overlay must not stay behind
-    const onHangup = () => {
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(129);
-    };
-    process.once('SIGHUP', onHangup);
-    try {
-      await run('qemu-system-x86_64', qemuArgs(vm, files), { interactive: true });
-    } finally {
-      process.off('SIGHUP', onHangup);
-    }
+    // Ctrl-C goes to the guest (the console is raw); SIGTERM or the terminal going away (SIGHUP)
+    // stop qemu through the scope's signal handler, which then removes the overlay and its record;
+    // after a SIGKILL, qemu dies with Kiln (parent-death signal) and `kiln clean` removes them
+    await run('qemu-system-x86_64', qemuArgs(vm, files), { interactive: true });
     return result;
   });
 }

@@ -13,9 +13,9 @@ Exit codes:
   2    usage error (unknown verb or option, missing argument, an input that does not exist)
   3    build failed (a command failed: its name and stderr tail are printed; full log under out/)
   4    host prerequisites missing and not installable here (the packages to install are listed)
-  5    the output directory is in use by another build
+  5    another build of the same config name holds its output directory (out/images/<config-name>)
   6    kiln boot --check: no login prompt (timed out, or the VM stopped first)
-  130  interrupted (SIGINT/SIGTERM); everything acquired was released
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); everything acquired was released
 Every error names a stable code (e.g. [COMMAND_FAILED]); docs/errors.md says what each means and what to do.`;
 
 export function buildProgram(): Command {
@@ -82,6 +82,9 @@ function reportError(e: unknown, reporter: Reporter): number {
 
 /** Entry point shared by `kiln` and the upstream-named aliases (which prepend their verb). */
 export function runCli(prefix: string[] = []): void {
+  // a closed terminal or a parent that died leaves stdout/stderr as broken pipes: losing the output
+  // is fine, crashing on EPIPE in the middle of releasing mounts and loop devices is not
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   main([...prefix, ...process.argv.slice(2)]).then(
     (code) => process.exit(code),
     (e) => {

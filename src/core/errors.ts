@@ -1,3 +1,5 @@
+import { redactSecrets } from './credentials.js';
+
 /**
  * Exit codes are part of Kiln's interface (documented in the README and `kiln --help`).
  * A user mistake becomes a KilnError with one of these codes and a message that says what to do;
@@ -9,7 +11,7 @@ export const ExitCode = {
   Usage: 2,
   BuildFailed: 3,
   MissingHostTools: 4,
-  /** The output directory is in use by another build (reserved for the output lock). */
+  /** Another build holds the output directory (out/images/<config-name>) of this one (src/core/lock.ts). */
   OutputLocked: 5,
   /** `kiln boot --check`: the guest did not reach a login prompt (timed out, or qemu stopped first). */
   BootCheckFailed: 6,
@@ -35,6 +37,7 @@ export const ERROR_CODES = {
   REPO_UNTRUSTED: ExitCode.BuildFailed,
   REPO_UNREACHABLE: ExitCode.BuildFailed,
   INSPECT_FAILED: ExitCode.BuildFailed,
+  HOST_ERROR: ExitCode.BuildFailed,
   HOST_PREREQS_MISSING: ExitCode.MissingHostTools,
   OUTPUT_LOCKED: ExitCode.OutputLocked,
   BOOT_TIMEOUT: ExitCode.BootCheckFailed,
@@ -43,6 +46,13 @@ export const ERROR_CODES = {
   INTERNAL: 70,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** What to do when the host refuses an operation (a Node system error reaching the CLI: code HOST_ERROR). */
+export const SYSTEM_ERROR_HINTS: Record<string, string> = {
+  ENOSPC: 'the filesystem of the output directory (--out) or of the package cache is full: free space there, or build into another --out; `kiln clean` releases what a killed build left',
+  EDQUOT: 'a disk quota is exhausted: free space, or build into another --out',
+  EIO: 'the host reported an I/O error: check the disk holding --out',
+};
 
 /** The code an error gets when its thrower names none: decided by its exit code. */
 export function defaultErrorCode(exitCode: number): ErrorCode {
@@ -109,9 +119,9 @@ export class CommandError extends KilnError {
     const shown = [command, ...args].join(' ');
     const why = exitStatus === null ? 'could not be started' : `exited with code ${exitStatus}`;
     super(
-      `command failed: ${shown.length > 300 ? shown.slice(0, 300) + '…' : shown} (${why})`,
+      redactSecrets(`command failed: ${shown.length > 300 ? shown.slice(0, 300) + '…' : shown} (${why})`),
       ExitCode.BuildFailed,
-      [...(stderrTail ? stderrTail.split('\n').map((l) => `  | ${l}`) : []), ...(hint ? [hint] : [])],
+      [...(stderrTail ? stderrTail.split('\n').map((l) => `  | ${redactSecrets(l)}`) : []), ...(hint ? [hint] : [])],
       'COMMAND_FAILED',
     );
     this.name = 'CommandError';

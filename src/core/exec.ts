@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError } from './errors.js';
 import { logToFile } from './log.js';
-import { throwIfAborted } from './abort.js';
+import { isReleasing, throwIfAborted } from './abort.js';
+import { redactSecrets } from './credentials.js';
 
 /**
  * The one way Kiln runs a program. Every call is logged with its arguments; its output goes to the
@@ -74,14 +75,19 @@ export function signalChildren(signal: NodeJS.Signals): void {
     try {
       process.kill(-pid, signal);
     } catch {
-      // already gone
+      // not a group leader (an interactive program shares Kiln's terminal and process group), or gone
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
     }
   }
 }
 
 export function formatCommand(cmd: string, args: readonly string[], redact: string[] = []): string {
   const shown = [cmd, ...args].map((a) => {
-    let s = a;
+    let s = redactSecrets(a);
     for (const r of redact) if (r) s = s.split(r).join('***');
     return /[\s"'$`\\]/.test(s) ? JSON.stringify(s) : s;
   });
@@ -90,6 +96,7 @@ export function formatCommand(cmd: string, args: readonly string[], redact: stri
 
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   throwIfAborted();
+  const releasingNow = isReleasing();
   const capture = opts.captureStdout ?? true;
   const shown = opts.shownAs ?? { cmd, args, where: '' };
   logToFile(`$ ${formatCommand(shown.cmd, shown.args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}${shown.where ? `   [${shown.where}]` : ''}`);
@@ -102,7 +109,10 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       stdio: [opts.input !== undefined ? 'pipe' : opts.inherit ? 'inherit' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    if (child.pid) running.add(child.pid);
+    // a release step (umount, losetup -d, rm of the work directory) is not stopped by a signal that
+    // arrives while it runs: the signal is what it is cleaning up after (found by bench/faults.sh:
+    // SIGINT during the removal of the work directory killed `rm` and left the directory behind)
+    if (child.pid && !releasingNow) running.add(child.pid);
     const stdoutChunks: Buffer[] = [];
     const tail: string[] = [];
     const partial = { stdout: '', stderr: '' };
@@ -132,7 +142,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     child.on('error', (err) => {
       if (child.pid) running.delete(child.pid);
       logToFile(`  ! ${err.message}`);
-      reject(new CommandError(shown.cmd, shown.args, null, err.message, opts.hint));
+      reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
       if (child.pid) running.delete(child.pid);
@@ -145,7 +155,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
         stderrTail: tail.join('\n'),
       };
       if (exit !== 0 && !opts.allowFailure) {
-        reject(new CommandError(shown.cmd, opts.redact ? shown.args.map((a) => (opts.redact!.includes(a) ? '***' : a)) : shown.args, exit, result.stderrTail, opts.hint));
+        reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), exit, result.stderrTail, opts.hint));
       } else resolve(result);
     });
   });
@@ -160,15 +170,24 @@ function runInteractive(cmd: string, args: readonly string[], opts: RunOptions):
     if (child.pid) running.add(child.pid);
     child.on('error', (err) => {
       if (child.pid) running.delete(child.pid);
-      reject(new CommandError(cmd, args, null, err.message, opts.hint));
+      reject(new CommandError(cmd, redactArgs(args, opts.redact), null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
       if (child.pid) running.delete(child.pid);
       const exit = code ?? (signal ? 128 + signalNumber(signal) : 1);
       logToFile(`  => exit ${exit}`);
-      if (exit !== 0 && !opts.allowFailure) reject(new CommandError(cmd, args, exit, '', opts.hint));
+      if (exit !== 0 && !opts.allowFailure) reject(new CommandError(cmd, redactArgs(args, opts.redact), exit, '', opts.hint));
       else resolve({ code: exit, stdout: '', stderrTail: '' });
     });
+  });
+}
+
+/** Arguments as an error may show them: `redact` values and every registered secret masked. */
+function redactArgs(args: readonly string[], redact: readonly string[] = []): string[] {
+  return args.map((a) => {
+    let s = redactSecrets(a);
+    for (const r of redact) if (r) s = s.split(r).join('***');
+    return s;
   });
 }
 

@@ -48,6 +48,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   xorriso: 'xorriso',
   osirrox: 'xorriso',
   script: 'bsdutils',
+  openssl: 'openssl',
   mksquashfs: 'squashfs-tools',
   'mkfs.erofs': 'erofs-utils',
   cpio: 'cpio',
@@ -74,6 +75,11 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
   objcopy: 'binutils',
+  // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
+  ip: 'iproute2',
+  'dpkg-scanpackages': 'dpkg-dev',
+  fallocate: 'util-linux',
+  findmnt: 'util-linux',
 };
 
 /** Files (not programs) that must exist, with their package. */

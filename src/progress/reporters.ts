@@ -11,7 +11,9 @@
  */
 import { createLogUpdate } from 'log-update';
 import type { ConsoleEvent, ConsoleSink } from '../core/log.js';
-import { KilnError, type ErrorCode } from '../core/errors.js';
+import { redactEvent } from '../core/log.js';
+import { redactSecrets } from '../core/credentials.js';
+import { ExitCode, KilnError, SYSTEM_ERROR_HINTS, type ErrorCode } from '../core/errors.js';
 import { renderLive, renderSummary, type LiveState, type Summary } from './format.js';
 
 export type LogFormat = 'text' | 'plain' | 'json';
@@ -23,8 +25,19 @@ export interface ErrorReport {
   details: string[];
 }
 
+/** What the user is told about an error, with every secret masked (see core/credentials.ts). */
 export function errorReport(e: unknown): ErrorReport {
-  if (e instanceof KilnError) return { code: e.code, exitCode: e.exitCode, message: e.message, details: e.details };
+  return redactEvent(rawErrorReport(e));
+}
+
+function rawErrorReport(e: unknown): ErrorReport {
+  if (e instanceof KilnError) return { code: e.code, exitCode: e.exitCode, message: e.message, details: [...e.details] };
+  const sys = e as NodeJS.ErrnoException;
+  if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+    // the host said no (no space left, I/O error, permission...): a failed build, not a bug
+    const hint = SYSTEM_ERROR_HINTS[sys.code];
+    return { code: 'HOST_ERROR', exitCode: ExitCode.BuildFailed, message: sys.message, details: hint ? [hint] : [] };
+  }
   return { code: 'INTERNAL', exitCode: 70, message: `internal error (a bug in kiln; please report it): ${(e as Error)?.message ?? String(e)}`, details: ((e as Error)?.stack ?? '').split('\n').slice(1) };
 }
 
@@ -37,7 +50,10 @@ export abstract class Reporter implements ConsoleSink {
   protected readonly started = Date.now();
   protected readonly stages: Summary['stages'] = [];
   protected readonly artifacts: Summary['artifacts'] = [];
-  constructor(protected readonly out: NodeJS.WritableStream = process.stderr) {}
+  protected readonly out: NodeJS.WritableStream & { columns?: number; rows?: number };
+  constructor(out: NodeJS.WritableStream & { columns?: number; rows?: number } = process.stderr) {
+    this.out = redacting(out);
+  }
 
   abstract stage(message: string): void;
   abstract info(message: string): void;
@@ -191,6 +207,27 @@ export class LiveReporter extends Reporter {
 }
 
 /**
+ * The stream with every secret masked in what is written to it: the last line of defence (core/log.ts
+ * already redacts what it hands over; this covers summaries, errors and anything added later).
+ */
+function redacting<T extends NodeJS.WritableStream & { columns?: number; rows?: number }>(out: T): T {
+  const view = {
+    get isTTY() {
+      return (out as { isTTY?: boolean }).isTTY;
+    },
+    get columns() {
+      return out.columns;
+    },
+    get rows() {
+      return out.rows;
+    },
+    write: (chunk: string | Uint8Array, ...rest: unknown[]) =>
+      (out.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(typeof chunk === 'string' ? redactSecrets(chunk) : chunk, ...rest),
+  };
+  return view as unknown as T;
+}
+
+/**
  * The terminal as log-update sees it, with a usable size: a terminal that reports 0 columns and rows
  * (a pseudo-terminal nobody sized, e.g. script(1) without a terminal of its own, some CI consoles)
  * would otherwise get an empty frame.
@@ -212,7 +249,7 @@ function terminalView(out: NodeJS.WritableStream & { columns?: number; rows?: nu
 /** One JSON object per line (schema/kiln-events.schema.json). */
 export class JsonReporter extends Reporter {
   private emit(type: string, fields: Record<string, unknown>): void {
-    const line = { v: 1, time: new Date().toISOString(), elapsed: Math.round((Date.now() - this.started) / 100) / 10, type, ...fields };
+    const line = { v: 1, time: new Date().toISOString(), elapsed: Math.round((Date.now() - this.started) / 100) / 10, type, ...redactEvent(fields) };
     this.out.write(JSON.stringify(line) + '\n');
   }
   begin(command: string, version: string): void {

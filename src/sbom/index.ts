@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
+import { redactEvent } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import { cycloneDxJson } from './cyclonedx.js';
 import { digestFile, type FileDigest } from './hash.js';
@@ -30,7 +31,8 @@ export async function writeSboms(
 ): Promise<{ files: string[]; digests: FileDigest[] }> {
   const digests: FileDigest[] = [];
   for (const a of artifacts) digests.push(await digestFile(a));
-  const full: SbomInput = { ...input, artifacts: digests };
+  // names and paths may come from the config: no secret of the build reaches a file shipped with the image
+  const full: SbomInput = redactEvent({ ...input, artifacts: digests });
   const cdx = join(dir, SBOM_FILES.cyclonedx);
   const spdx = join(dir, SBOM_FILES.spdx);
   await writeAtomically(scope, cdx, (tmp) => writeFile(tmp, cycloneDxJson(full)));
