@@ -17,13 +17,18 @@ import { sourceLines } from '../distro/debian/sources.js';
 /** The installer environment is the catalog's Debian, its default release, from the host's mirror. */
 export const SUITE = debian.releases[0]!.name;
 
-export const APT_SOURCES = sourceLines([], SUITE, process.env.KILN_DEBIAN_MIRROR);
+/** Computed when an ISO is built (a host without Debian sources gets an error then, not at start-up). */
+export function aptSources(): string[] {
+  return sourceLines([], SUITE, process.env.KILN_DEBIAN_MIRROR);
+}
 
 /** dists/<suite>/InRelease of every source line ("deb URI SUITE COMPONENTS"). */
-const RELEASE_URLS = APT_SOURCES.map((line) => {
-  const [, uri, suite] = line.replace(/\[[^\]]*\]\s*/, '').split(/\s+/);
-  return `${uri!.replace(/\/+$/, '')}/dists/${suite}/InRelease`;
-});
+function releaseUrls(): string[] {
+  return aptSources().map((line) => {
+    const [, uri, suite] = line.replace(/\[[^\]]*\]\s*/, '').split(/\s+/);
+    return `${uri!.replace(/\/+$/, '')}/dists/${suite}/InRelease`;
+  });
+}
 
 /** The part of an InRelease file that changes when a package of main/amd64 changes. */
 export function packagesIndexLines(inRelease: string): string[] {
@@ -39,7 +44,7 @@ export async function suiteFingerprint(): Promise<string | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-inrelease-'));
   try {
     const hash = createHash('sha256');
-    for (const [i, url] of RELEASE_URLS.entries()) {
+    for (const [i, url] of releaseUrls().entries()) {
       const file = join(dir, String(i));
       const r = await run('/usr/lib/apt/apt-helper', ['download-file', url, file], { allowFailure: true });
       if (r.code !== 0) {

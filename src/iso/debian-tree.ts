@@ -8,7 +8,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { installDebianRoot } from '../distro/debian/install-root.js';
-import { APT_SOURCES, SUITE } from './debian-suite.js';
+import { aptSources, SUITE } from './debian-suite.js';
 
 export interface TreeFile {
   source: string;
@@ -59,7 +59,7 @@ export async function debianTree(dest: string, spec: TreeSpec): Promise<void> {
       root: dest,
       release: SUITE,
       packages: spec.packages,
-      sources: APT_SOURCES,
+      sources: aptSources(),
       archives: `${scratch}/archives`,
       lists: `${scratch}/lists`,
       scratch,

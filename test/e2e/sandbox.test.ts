@@ -61,7 +61,7 @@ beforeAll(async () => {
       },
     },
   ]);
-  const mirror = hostDebianUris().mirror ?? 'http://deb.debian.org/debian';
+  const mirror = hostDebianUris().mirror ?? '';
   const config = {
     Disks: [{ Artifacts: [{ Name: 'sandbox', Compression: 'tar.gz' }] }],
     SystemConfigs: [

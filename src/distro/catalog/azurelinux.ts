@@ -18,7 +18,7 @@ export const azurelinux: DistroDecl = {
   family: 'rpm',
   releases: [{ name: '3.0', aliases: ['3'] }],
   packageManager: 'tdnf (dnf where tdnf is not installed)',
-  defaultMirror: 'https://packages.microsoft.com/azurelinux',
+  defaultRepoFile: 'azurelinux-official-base.repo',
   repositories: (release) =>
     OFFICIAL_REPOS.map(([id, title]) => ({
       id: `azurelinux-official-${id}`,

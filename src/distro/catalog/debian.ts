@@ -18,9 +18,8 @@ export const debian: DistroDecl = {
     { name: 'trixie', aliases: ['13'] },
   ],
   packageManager: 'apt (mmdebstrap)',
-  // undefined: the host's apt sources name the mirror (see distro/debian/sources.ts)
-  defaultMirror: undefined,
-  // below a mirror root as mkosi lays it out (Mirror=http://deb.debian.org): debian/, debian-security/
+  // no defaultRepoFile: the host's apt sources name the mirror (see distro/debian/sources.ts)
+  // below a mirror root as mkosi lays it out (Mirror=<root>): debian/, debian-security/
   repositories: (release) => [
     { id: 'debian', name: 'Debian', path: 'debian', suite: release, components: ['main'], keys: [], gpgCheck: true, repoGpgCheck: true },
     { id: 'debian-updates', name: 'Debian updates', path: 'debian', suite: `${release}-updates`, components: ['main'], keys: [], gpgCheck: true, repoGpgCheck: true },

@@ -110,8 +110,12 @@ export interface DistroDecl {
   releases: readonly Release[];
   /** Human name of the package manager, for messages and docs. */
   packageManager: string;
-  /** The distribution's default mirror root; undefined = the host's package configuration decides. */
-  defaultMirror?: string;
+  /**
+   * The distribution's own repo file, shipped in resources/distro/<name>/ as upstream publishes it:
+   * its first baseurl, up to `/$releasever`, is the default mirror root (no host name is written
+   * in Kiln's code). Undefined: the host's package configuration names the mirror.
+   */
+  defaultRepoFile?: string;
   /** Default repositories, below the mirror. */
   repositories(release: string): DefaultRepo[];
   grub: GrubTools;

@@ -12,8 +12,6 @@ import { splitCredentials } from '../../core/credentials.js';
 import { ExitCode, KilnError } from '../../core/errors.js';
 import { assertNoControl } from '../../core/safe-text.js';
 
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-export const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 
 /**
  * One field of a one-line apt source: apt splits the line on blanks and options end at "]", so a
@@ -64,8 +62,8 @@ export function authConf(repos: readonly PackageRepo[]): string | undefined {
   return lines.length ? lines.join('\n') + '\n' : undefined;
 }
 
-/** The default sources for `release`: the mirror (from the host when it names one), updates, security. */
-export function defaultLines(release: string, hostMirror = DEFAULT_MIRROR, hostSecurity = DEFAULT_SECURITY): string[] {
+/** The default sources for `release`: the host's mirror (release, updates) and security archive. */
+export function defaultLines(release: string, hostMirror: string, hostSecurity: string): string[] {
   return [
     `deb ${hostMirror} ${release} main`,
     `deb ${hostMirror} ${release}-updates main`,
@@ -88,7 +86,7 @@ export function debianUris(text: string): { mirror?: string; security?: string }
   return { ...(mirror ? { mirror } : {}), ...(security ? { security } : {}) };
 }
 
-/** Read the host's apt sources; Debian mirror URIs found there replace deb.debian.org. */
+/** The Debian mirror and security archive the host's own apt sources name. */
 export function hostDebianUris(): { mirror?: string; security?: string } {
   const texts: string[] = [];
   try {
@@ -129,5 +127,13 @@ export function sourceLines(repos: readonly PackageRepo[], release: string, mirr
     return decl.repositories(release).map((r) => `deb ${root}/${r.path} ${r.suite} ${(r.components ?? ['main']).join(' ')}`);
   }
   const host = hostDebianUris();
-  return defaultLines(release, host.mirror, host.security);
+  if (!host.mirror) {
+    throw new KilnError(
+      "no Debian mirror is known: this host's apt sources (/etc/apt/sources.list, sources.list.d) name no .../debian archive",
+      ExitCode.InvalidConfig,
+      ['pass --mirror URL (a mirror root holding debian/ and debian-security/), set Distro.Mirror, or list PackageRepos'],
+    );
+  }
+  // a host without a security line: the security archive beside its mirror, as Debian lays them out
+  return defaultLines(release, host.mirror, host.security ?? host.mirror.replace(/\/debian$/, '/debian-security'));
 }

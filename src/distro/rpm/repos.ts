@@ -4,13 +4,14 @@
  * default repositories ship with Kiln (resources/distro/<name>/); an administrator who re-signs a
  * mirror adds its key to the host's trusted-key directory (never the config: a config is untrusted).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackageRepo } from '../../config/model.js';
 import { registerSecret, splitCredentials } from '../../core/credentials.js';
 import type { DistroDecl } from '../catalog/index.js';
 import { assertNoControl } from '../../core/safe-text.js';
+import { ExitCode, KilnError } from '../../core/errors.js';
 
 export const RESOURCES = resolve(import.meta.dirname, '../../../resources/distro');
 
@@ -56,7 +57,7 @@ export function rpmRepos(decl: DistroDecl, release: string, configRepos: readonl
       install: r.Install === true,
     }));
   }
-  const root = (mirror ?? decl.defaultMirror ?? '').replace(/\/+$/, '');
+  const root = (mirror ?? defaultMirror(decl)).replace(/\/+$/, '');
   const trusted = trustedKeys(decl.name);
   return decl.repositories(release).map((r) => ({
     ...credentialsOf(`${root}/${r.path}`),
@@ -67,6 +68,19 @@ export function rpmRepos(decl: DistroDecl, release: string, configRepos: readonl
     gpgkeys: [...r.keys.map((k) => pathToFileURL(join(RESOURCES, decl.name, k)).href), ...trusted],
     install: false,
   }));
+}
+
+/**
+ * The mirror root of the distribution's own repo file (catalog `defaultRepoFile`): its first
+ * baseurl up to `/$releasever` (https://HOST/azurelinux/$releasever/prod/base/$basearch → https://HOST/azurelinux).
+ */
+export function defaultMirror(decl: DistroDecl): string {
+  if (!decl.defaultRepoFile) throw new KilnError(`${decl.name} has no default repositories: pass --mirror URL or set Distro.Mirror`, ExitCode.InvalidConfig);
+  const text = readFileSync(join(RESOURCES, decl.name, decl.defaultRepoFile), 'utf8');
+  const baseurl = /^\s*baseurl\s*=\s*(\S+)/m.exec(text)?.[1] ?? '';
+  const at = baseurl.indexOf('/$releasever');
+  if (at <= 0) throw new Error(`${decl.defaultRepoFile}: no baseurl with $releasever`);
+  return baseurl.slice(0, at);
 }
 
 function trustedKeys(distro: string): string[] {

@@ -5,7 +5,7 @@
  */
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostDebianUris, DEFAULT_MIRROR } from '../../../src/distro/debian/sources.js';
+import { hostDebianUris } from '../../../src/distro/debian/sources.js';
 
 export interface AuthMirror {
   /** http://127.0.0.1:PORT/debian (no credentials) */
@@ -20,7 +20,7 @@ export interface AuthMirror {
 const PASSED_HEADERS = ['if-modified-since', 'if-none-match', 'range', 'if-range', 'user-agent'];
 
 export async function startAuthMirror(user: string, password: string, port = 0): Promise<AuthMirror> {
-  const upstream = new URL(hostDebianUris().mirror ?? DEFAULT_MIRROR);
+  const upstream = new URL(hostDebianUris().mirror ?? '');
   const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const stats = { served: 0, refused: 0 };
   const server = createServer((req, res) => {

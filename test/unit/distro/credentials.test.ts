@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../../src/core/exec.js';
-import { mmdebstrapArgs } from '../../../src/distro/debian/mmdebstrap.js';
+import { aptDownloadConfig, mmdebstrapArgs } from '../../../src/distro/debian/mmdebstrap.js';
 import { authConf, repoLines } from '../../../src/distro/debian/sources.js';
 import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
 import { renderRepoFile, rpmRepos } from '../../../src/distro/rpm/repos.js';
@@ -34,11 +34,11 @@ describe('Debian repository credentials', () => {
     expect(() => authConf([REPO])).toThrow(/white space/);
   });
 
-  it('reach mmdebstrap as Dir::Etc::netrc, and that line is removed from the image afterwards', () => {
-    const args = mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: [], sources: [], archives: '/w/a', eatmydata: false, netrc: '/w/apt-auth.conf' });
-    expect(args).toContain('--aptopt=Dir::Etc::netrc "/w/apt-auth.conf"');
-    expect(args).toContain(`--customize-hook=sed -i '/^Dir::Etc::netrc /d' "$1/etc/apt/apt.conf.d/99mmdebstrap"`);
-    expect(mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: [], sources: [], archives: '/w/a', eatmydata: false }).join(' ')).not.toContain('netrc');
+  it('reach only the download phase, as Dir::Etc::netrc in its own apt configuration; mmdebstrap never names it', () => {
+    const conf = aptDownloadConfig({ dir: '/w/apt', lists: '/w/l', archives: '/w/a', netrc: '/w/apt-auth.conf' }, 'amd64');
+    expect(conf).toContain('Dir::Etc::netrc "/w/apt-auth.conf";');
+    expect(aptDownloadConfig({ dir: '/w/apt', lists: '/w/l', archives: '/w/a' }, 'amd64')).not.toContain('netrc');
+    expect(mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: [], sources: [], eatmydata: false }).join(' ')).not.toContain('netrc');
   });
 
   it('written as auth.conf are used by apt (basic authentication against a local server)', async () => {

@@ -61,7 +61,7 @@ describe('Debian backend', () => {
     expect(repoLines([{ Name: 'y', BaseUrl: 'file:///repo', Suite: 'local', GPGCheck: false }], 'bookworm')).toEqual(['deb [trusted=yes] file:///repo local main']);
     const host = debianUris('Types: deb\nURIs: http://mirror.example/debian/\nSuites: bookworm\n\ndeb http://sec.example/debian-security bookworm-security main\n');
     expect(host).toEqual({ mirror: 'http://mirror.example/debian', security: 'http://sec.example/debian-security' });
-    expect(defaultLines('bookworm', host.mirror, host.security)).toEqual([
+    expect(defaultLines('bookworm', host.mirror!, host.security!)).toEqual([
       'deb http://mirror.example/debian bookworm main',
       'deb http://mirror.example/debian bookworm-updates main',
       'deb http://sec.example/debian-security bookworm-security main',

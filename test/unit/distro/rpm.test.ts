@@ -1,4 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../../../src');
 import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
 import { debian } from '../../../src/distro/catalog/debian.js';
 import { DISTRO_NAMES, findDistro, findRelease } from '../../../src/distro/catalog/index.js';
@@ -48,6 +52,15 @@ describe('RPM repositories', () => {
     expect(repos).toHaveLength(1);
     expect(repos[0]).toMatchObject({ id: 'my-repo', baseurl: 'https://r.example/x', gpgcheck: false, repoGpgcheck: false, install: true });
     expect(repos[0]!.gpgkeys[0]).toMatch(/resources\/distro\/azurelinux\/MICROSOFT-RPM-GPG-KEY$/);
+  });
+
+  it('no mirror host name is written in the code: the defaults are upstream\'s repo file and the host\'s apt sources', () => {
+    const hosts = /deb\.debian\.org|packages\.microsoft\.com|ftp\.[a-z.]*debian\.org/;
+    const offenders = readdirSync(SRC, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && hosts.test(readFileSync(join(SRC, f), 'utf8')))
+      .sort();
+    expect(offenders).toEqual([]);
+    expect(readFileSync(join(SRC, '../resources/distro/azurelinux/azurelinux-official-base.repo'), 'utf8')).toMatch(/baseurl=.*packages\.microsoft\.com/);
   });
 
   it('the mirror replaces Debian\'s archive and security archive too (mkosi layout)', () => {
