@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, tru
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { output, run } from '../src/core/exec.js';
-import { hostDebianUris, DEFAULT_MIRROR } from '../src/distro/debian/sources.js';
+import { hostDebianUris } from '../src/distro/debian/sources.js';
 import { leftovers, nothingLeft, safeRead, type Leftovers } from '../test/e2e/lib/leftovers.js';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -368,8 +368,11 @@ async function changingRepository(t: Target): Promise<Injected> {
   const base = JSON.parse(readFileSync(t.config, 'utf8')) as { SystemConfigs: Record<string, unknown>[] };
   const sc = base.SystemConfigs[0]!;
   sc.Packages = [...((sc.Packages as string[]) ?? []), 'kiln-fault-probe'];
+  // the host's Debian mirror (Kiln names none of its own: a host without one needs --mirror)
+  const mirror = hostDebianUris().mirror;
+  if (!mirror) throw new Error("bench/faults: this host's apt sources name no Debian mirror");
   sc.PackageRepos = [
-    { Name: 'debian', BaseUrl: hostDebianUris().mirror ?? DEFAULT_MIRROR, Suite: 'bookworm' },
+    { Name: 'debian', BaseUrl: mirror, Suite: 'bookworm' },
     { Name: 'probe', BaseUrl: `http://127.0.0.1:${port}/repo`, Suite: 'kiln', GPGCheck: false },
   ];
   sc.PostInstallScripts = [{ Path: join(CONFIGS, 'slow-script.sh') }];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/core/exec.js';
 import type { InspectReport } from '../../src/inspect/index.js';
-import { buildImage, KILN } from './lib/images.js';
+import { buildImage, buildWarnings, KILN, type BuiltImage } from './lib/images.js';
 import { withGuest, type Firmware, type Guest } from './lib/qemu.js';
 import { e2eWorkDir } from './lib/workdir.js';
 
@@ -55,9 +55,10 @@ async function checkInstalledSystem(g: Guest, installed: string, expect_: { host
 describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
   let iso: string;
   let oldUuids: string[];
+  let built: BuiltImage;
 
   beforeAll(async () => {
-    const built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
+    built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
     iso = join(built.imageDir, 'core-efi-unattended.iso');
     if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
     // the identifiers the image was built with: from the payload on the ISO
@@ -66,6 +67,10 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     await run('osirrox', ['-indev', iso, '-extract', '/kiln/images/1-debian-12-core-efi.qcow2', payload]);
     await run('qemu-img', ['convert', '-O', 'raw', payload, head]);
     oldUuids = await partUuids(head);
+  });
+
+  it('the shipped config builds without a warning', () => {
+    expect(buildWarnings(built)).toEqual([]);
   });
 
   it('is a hybrid ISO with BIOS and EFI El Torito boot entries', async () => {
@@ -119,11 +124,16 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
 
 describe('attended ISO (imageconfigs/full-attended.json)', () => {
   let iso: string;
+  let built: BuiltImage;
 
   beforeAll(async () => {
-    const built = await buildImage({ config: 'imageconfigs/full-attended.json' });
+    built = await buildImage({ config: 'imageconfigs/full-attended.json' });
     iso = join(built.imageDir, 'full-attended.iso');
     if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
+  });
+
+  it('the shipped config builds without a warning', () => {
+    expect(buildWarnings(built)).toEqual([]);
   });
 
   it('asks over the serial console, installs the chosen system, and the new user logs in', async () => {

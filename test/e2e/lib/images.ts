@@ -88,6 +88,25 @@ export async function buildImage(req: BuildRequest): Promise<BuiltImage> {
   }
 }
 
+/**
+ * The warnings a --log-format json build printed (the shipped configs must build without any). One
+ * is left out: roast's "still attached to /dev/loopN", which a concurrent build on a shared machine
+ * causes (its mount namespace copied this build's mounts).
+ */
+export function buildWarnings(image: BuiltImage): string[] {
+  const text = readFileSync(image.console, 'utf8');
+  if (image.console.endsWith('.typescript')) {
+    return text.split(/\r?\n/).filter((l) => /warning: /.test(l) && !/ is still attached to \/dev\/loop\d+/.test(l));
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; message?: string })
+    .filter((e) => e.type === 'warning')
+    .map((e) => String(e.message))
+    .filter((m) => !/ is still attached to \/dev\/loop\d+/.test(m));
+}
+
 /** A failed build's error, from its JSON error event (or the end of the terminal transcript). */
 function explain(consoleFile: string, stderrTail?: string): string {
   const text = existsSync(consoleFile) ? readFileSync(consoleFile, 'utf8') : (stderrTail ?? '');
