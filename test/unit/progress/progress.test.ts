@@ -122,3 +122,40 @@ describe('console front ends', () => {
     expect(table.split('\n')).toEqual(['artifact        size', '----------  --------', 'out/a.vhdx  2.00 KiB', 'stage       time', '----------  ----', 'x (failed)  1:01', 'total       1:02']);
   });
 });
+
+describe('secrets in the console front ends', () => {
+  it('no registered password or URL credential reaches the live, plain or JSON output, the summary or an error', async () => {
+    const { registerSecret, clearSecrets } = await import('../../../src/core/credentials.js');
+    registerSecret('hunter2-secret');
+    try {
+      for (const make of [(c: Capture) => new JsonReporter(c), (c: Capture) => new PlainReporter(c), (c: Capture) => new LiveReporter(c)]) {
+        const cap = new Capture();
+        const r = make(cap);
+        setConsoleSink(r);
+        try {
+          stage('install packages from https://deploy:hunter2-secret@repo.example/debian');
+          info('user password hunter2-secret');
+          warn('mirror http://u:p4ss@mirror.example/ unreachable');
+          progressCount('packages from https://a:b@c.example/', 1, 2);
+          emitEvent({ type: 'artifact', kind: 'image', path: '/o/hunter2-secret/core.vhdx', bytes: 1 });
+          stageEnd('install packages from https://deploy:hunter2-secret@repo.example/debian', 1, true);
+          r.error(errorReport(new KilnError('apt failed for https://deploy:hunter2-secret@repo.example/debian', 3, ['  | 401 for hunter2-secret'])));
+          r.finish(0);
+        } finally {
+          setConsoleSink(undefined);
+        }
+        const name = r.constructor.name;
+        expect(cap.text, name).toContain('repo.example');
+        expect(cap.text, name).toContain('***');
+        for (const secret of ['hunter2-secret', 'deploy:', 'p4ss', 'a:b@']) expect(cap.text, name).not.toContain(secret);
+      }
+    } finally {
+      clearSecrets();
+    }
+  });
+
+  it('a host error (ENOSPC) is a failed build with a hint, not an internal error', () => {
+    const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    expect(errorReport(e)).toMatchObject({ code: 'HOST_ERROR', exitCode: 3, details: [expect.stringMatching(/full: free space there/)] });
+  });
+});
