@@ -4,7 +4,7 @@
  * attended by answering the prompts over the serial console — then boot each installed disk alone
  * and check the system: login, host name, an AdditionalFiles file, fstab by the NEW disk's PARTUUID.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/core/exec.js';
@@ -12,6 +12,24 @@ import type { InspectReport } from '../../src/inspect/index.js';
 import { buildImage, buildWarnings, KILN, type BuiltImage } from './lib/images.js';
 import { withGuest, type Firmware, type Guest } from './lib/qemu.js';
 import { e2eWorkDir } from './lib/workdir.js';
+import { sha256 } from './lib/inspect.js';
+import { spdxReferencesResolve, spdxValidators, validateCycloneDx } from '../lib/schemas.js';
+
+/** The SBOMs beside an ISO: valid, the ISO with its SHA-256, every SystemConfig's packages (its images' manifests). */
+async function checkIsoSboms(built: BuiltImage, iso: string, minPackages: number): Promise<void> {
+  const digest = await sha256(iso);
+  const cdxText = readFileSync(join(built.imageDir, 'sbom.cdx.json'), 'utf8');
+  expect(await validateCycloneDx(cdxText)).toBeNull();
+  const cdx = JSON.parse(cdxText) as { components: { type: string; name: string; purl?: string; hashes?: { alg: string; content: string }[] }[] };
+  expect(cdx.components.find((c) => c.type === 'file')).toMatchObject({ name: iso.split('/').pop(), hashes: [{ alg: 'SHA-256', content: digest }] });
+  const libs = cdx.components.filter((c) => c.type === 'library');
+  expect(libs.length).toBeGreaterThan(minPackages);
+  for (const c of libs) expect(c.purl).toMatch(/^pkg:deb\/debian\//);
+  const spdx = JSON.parse(readFileSync(join(built.imageDir, 'sbom.spdx.json'), 'utf8')) as Parameters<typeof spdxReferencesResolve>[0] & { files: { checksums: { algorithm: string; checksumValue: string }[] }[] };
+  for (const v of spdxValidators()) expect(v.validate(spdx), v.name).toBeUndefined();
+  expect(spdxReferencesResolve(spdx)).toEqual([]);
+  expect(spdx.files[0]!.checksums).toContainEqual({ algorithm: 'SHA256', checksumValue: digest });
+}
 
 const INSTALL_TIMEOUT = 20 * 60_000;
 const ROOT_PASSWORD = 'kiln-root-Pa55'; // imageconfigs/core-efi-unattended.json
@@ -69,8 +87,9 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     oldUuids = await partUuids(head);
   });
 
-  it('the shipped config builds without a warning', () => {
+  it('the shipped config builds without a warning; CycloneDX and SPDX SBOMs beside the ISO validate and name it with its SHA-256', async () => {
     expect(buildWarnings(built)).toEqual([]);
+    await checkIsoSboms(built, iso, 100);
   });
 
   it('is a hybrid ISO with BIOS and EFI El Torito boot entries', async () => {
@@ -132,8 +151,10 @@ describe('attended ISO (imageconfigs/full-attended.json)', () => {
     if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
   });
 
-  it('the shipped config builds without a warning', () => {
+  it('the shipped config builds without a warning; the SBOMs list the packages of both SystemConfigs (Full and Core)', async () => {
     expect(buildWarnings(built)).toEqual([]);
+    const last = JSON.parse(readFileSync(built.manifest, 'utf8')) as { packages: unknown[] };
+    await checkIsoSboms(built, iso, last.packages.length);
   });
 
   it('asks over the serial console, installs the chosen system, and the new user logs in', async () => {
