@@ -10,7 +10,7 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { run } from '../src/core/exec.js';
-import { Guest } from '../test/e2e/lib/qemu.js';
+import { bootGuest } from '../test/e2e/lib/qemu.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const KILN = join(REPO, 'kiln');
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 
   const target = join(work, 'target.raw');
   await run('truncate', ['-s', '3G', target]);
-  const installer = await Guest.boot({ name: 'bench-iso-install', firmware: 'uefi', cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 });
+  const installer = await bootGuest({ name: 'bench-iso-install', firmware: 'uefi', cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 });
   let install: number;
   try {
     [, install] = await timed(() => installer.waitFor('KILN-INSTALL-DONE', 30 * 60_000));
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   } finally {
     await installer.stop();
   }
-  const booted = await Guest.boot({ name: 'bench-iso-installed', firmware: 'uefi', disk: target, diskFormat: 'raw', writableDisk: true });
+  const booted = await bootGuest({ name: 'bench-iso-installed', firmware: 'uefi', disk: target, diskFormat: 'raw', writableDisk: true });
   let boot: number;
   try {
     [, boot] = await timed(() => booted.waitFor(/login: $/m, 10 * 60_000));

@@ -1,30 +1,32 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { redactSecrets } from '../core/credentials.js';
+import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, KilnError } from '../core/errors.js';
-import { getLogFile } from '../core/log.js';
+import { getLogFile, setConsoleSink } from '../core/log.js';
+import { kilnVersion } from '../core/version.js';
+import { createReporter, errorReport, JsonReporter, type LogFormat, type Reporter } from '../progress/reporters.js';
 import { registerCommands } from './commands/index.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
   0    success (for validate: the config is valid)
   1    invalid configuration (every finding is printed, with file and JSON path)
-  2    usage error (unknown verb or option, missing argument)
+  2    usage error (unknown verb or option, missing argument, an input that does not exist)
   3    build failed (a command failed: its name and stderr tail are printed; full log under out/)
   4    host prerequisites missing and not installable here (the packages to install are listed)
   5    another build of the same config name holds its output directory (out/images/<config-name>)
-  130  interrupted (SIGINT/SIGTERM/SIGHUP); everything acquired was released`;
-
-const SYSTEM_ERROR_HINTS: Record<string, string> = {
-  ENOSPC: 'the filesystem of the output directory (--out) or of the package cache is full: free space there, or build into another --out; `kiln clean` releases what a killed build left',
-  EDQUOT: 'a disk quota is exhausted: free space, or build into another --out',
-  EIO: 'the host reported an I/O error: check the disk holding --out',
-};
+  6    kiln boot --check: no login prompt (timed out, or the VM stopped first)
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); everything acquired was released
+Every error names a stable code (e.g. [COMMAND_FAILED]); docs/errors.md says what each means and what to do.`;
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
     .description('Build bootable operating-system images from JSON image configurations.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(kilnVersion())
+    .addOption(
+      new Option('--log-format <format>', 'console output: text (a live display on a terminal, plain lines elsewhere), plain, or json (one event per line on stderr, schema/kiln-events.schema.json)')
+        .choices(['text', 'plain', 'json'])
+        .default('text'),
+    )
     .showHelpAfterError()
     .addHelpText('after', EXIT_CODES_HELP);
   registerCommands(program);
@@ -34,41 +36,48 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return process.exitCode === undefined ? ExitCode.Ok : Number(process.exitCode);
-  } catch (e) {
-    return reportError(e);
+/** --log-format from argv, before commander parses (a usage error is reported in that format too). */
+export function logFormatOf(argv: readonly string[]): LogFormat {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    const v = a === '--log-format' ? argv[i + 1] : a.startsWith('--log-format=') ? a.slice('--log-format='.length) : undefined;
+    if (v === 'json' || v === 'plain' || v === 'text') return v;
   }
+  return 'text';
 }
 
-function reportError(e: unknown): number {
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const reporter = createReporter(logFormatOf(argv));
+  setConsoleSink(reporter);
+  if (reporter instanceof JsonReporter) reporter.begin(argv.find((a, i) => !a.startsWith('-') && argv[i - 1] !== '--log-format') ?? '', kilnVersion());
+  let code: number;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    code = process.exitCode === undefined ? ExitCode.Ok : Number(process.exitCode);
+  } catch (e) {
+    code = reportError(e, reporter);
+  }
+  reporter.finish(code);
+  setConsoleSink(undefined);
+  return code;
+}
+
+function reportError(e: unknown, reporter: Reporter): number {
   if (e instanceof CommanderError) {
-    // help and version "errors" are successes; everything else is a usage error
+    // help and version "errors" are successes; everything else is a usage error (commander printed it)
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.Ok;
+    if (reporter instanceof JsonReporter) reporter.error({ code: 'USAGE', exitCode: ExitCode.Usage, message: e.message.replace(/^error: /, ''), details: [] });
     return ExitCode.Usage;
   }
+  const r = errorReport(e);
   if (e instanceof KilnError) {
-    process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
-    for (const line of e.details) process.stderr.write(`${redactSecrets(line)}\n`);
     const log = getLogFile();
-    if (log && e.exitCode === ExitCode.BuildFailed) process.stderr.write(`full log: ${log}\n`);
-    return e.exitCode;
+    if (log && e.exitCode === ExitCode.BuildFailed) r.details = [...r.details, `full log: ${log}`];
   }
-  const sys = e as NodeJS.ErrnoException;
-  if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
-    // the host said no (no space left, I/O error, permission...): a failed build, not a bug
-    process.stderr.write(`error: ${redactSecrets(sys.message)}\n`);
-    const hint = SYSTEM_ERROR_HINTS[sys.code];
-    if (hint) process.stderr.write(`${hint}\n`);
-    const log = getLogFile();
-    if (log) process.stderr.write(`full log: ${log}\n`);
-    return ExitCode.BuildFailed;
-  }
-  process.stderr.write(`internal error (a bug in kiln; please report it):\n${redactSecrets((e as Error)?.stack ?? String(e))}\n`);
-  return 70;
+  reporter.error(r);
+  return r.exitCode;
 }
 
 /** Entry point shared by `kiln` and the upstream-named aliases (which prepend their verb). */

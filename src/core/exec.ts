@@ -36,6 +36,11 @@ export interface RunOptions {
    * the program it runs, and where (e.g. "sandbox: image /work/root, no network").
    */
   shownAs?: { cmd: string; args: readonly string[]; where: string };
+  /**
+   * The program owns the terminal (stdin, stdout and stderr are Kiln's own, e.g. a VM's serial
+   * console): nothing is captured, and it stays in Kiln's process group so it can read the terminal.
+   */
+  interactive?: boolean;
 }
 
 export interface RunResult {
@@ -70,7 +75,12 @@ export function signalChildren(signal: NodeJS.Signals): void {
     try {
       process.kill(-pid, signal);
     } catch {
-      // already gone
+      // not a group leader (an interactive program shares Kiln's terminal and process group), or gone
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
     }
   }
 }
@@ -90,6 +100,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   const capture = opts.captureStdout ?? true;
   const shown = opts.shownAs ?? { cmd, args, where: '' };
   logToFile(`$ ${formatCommand(shown.cmd, shown.args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}${shown.where ? `   [${shown.where}]` : ''}`);
+  if (opts.interactive) return runInteractive(cmd, args, opts);
   return await new Promise<RunResult>((resolve, reject) => {
     const [file, argv] = spawnArgv(cmd, args);
     const child = spawn(file, argv, {
@@ -146,6 +157,27 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       if (exit !== 0 && !opts.allowFailure) {
         reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), exit, result.stderrTail, opts.hint));
       } else resolve(result);
+    });
+  });
+}
+
+/** A program on Kiln's terminal (see RunOptions.interactive). */
+function runInteractive(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return new Promise<RunResult>((resolve, reject) => {
+    // behind setpriv too: the VM dies with Kiln
+    const [file, argv] = spawnArgv(cmd, args);
+    const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'inherit' });
+    if (child.pid) running.add(child.pid);
+    child.on('error', (err) => {
+      if (child.pid) running.delete(child.pid);
+      reject(new CommandError(cmd, redactArgs(args, opts.redact), null, err.message, opts.hint));
+    });
+    child.on('close', (code, signal) => {
+      if (child.pid) running.delete(child.pid);
+      const exit = code ?? (signal ? 128 + signalNumber(signal) : 1);
+      logToFile(`  => exit ${exit}`);
+      if (exit !== 0 && !opts.allowFailure) reject(new CommandError(cmd, redactArgs(args, opts.redact), exit, '', opts.hint));
+      else resolve({ code: exit, stdout: '', stderrTail: '' });
     });
   });
 }

@@ -36,6 +36,11 @@ export interface InstalledPackage {
   name: string;
   version: string;
   arch: string;
+  /**
+   * The licence as the package database states it, when it states one: rpm's License tag, or the
+   * License fields of a machine-readable (DEP-5) Debian copyright file. Absent when unknown.
+   */
+  license?: string;
 }
 
 /** What happens to the package manager's state once the image is complete. */

@@ -25,6 +25,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools',
   mdir: 'mtools',
+  minfo: 'mtools',
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
@@ -45,6 +46,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
+  osirrox: 'xorriso',
+  script: 'bsdutils',
   openssl: 'openssl',
   mksquashfs: 'squashfs-tools',
   'mkfs.erofs': 'erofs-utils',

@@ -13,6 +13,7 @@
  * every entry must stay inside Kiln's own directories (`confined`): mounts only inside a work
  * directory, loop devices only /dev/loopN whose backing file is inside a work directory, paths only
  * a work directory (or inside one) or one of Kiln's temporary names (`.roast-*`, `.iso-staging-PID`,
+ * `kiln boot`'s `kiln-boot-<artifact>-XXXXXX` with its qcow2 overlay,
  * `.NAME.partial-PID` ...), with no symbolic link on the way. Anything else is refused and reported.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
@@ -34,7 +35,7 @@ export interface CleanReport {
 const WORK_DIR_NAME = /^\.work-.+-[A-Za-z0-9]{6}$/;
 const WORK_DIR = /\/\.work-[^/]+-[A-Za-z0-9]{6}(\/|$)/;
 /** Temporary names Kiln gives things next to its outputs and caches (atomic.ts, roast, iso). */
-const TEMP_NAMES = [WORK_DIR_NAME, /^\.roast-[A-Za-z0-9]{6}$/, /^\.iso-(staging|payload)-\d+$/, /^\.iso-efi-\d+\.img$/, /^\..+\.partial-\d+$/];
+const TEMP_NAMES = [WORK_DIR_NAME, /^kiln-boot-.+-[A-Za-z0-9]{6}$/, /^\.roast-[A-Za-z0-9]{6}$/, /^\.iso-(staging|payload)-\d+$/, /^\.iso-efi-\d+\.img$/, /^\..+\.partial-\d+$/];
 
 /** `path` is absolute, normalised, and every existing part of it is what it says (no symlink). */
 function canonical(path: string): boolean {

@@ -11,15 +11,17 @@
  * (mounts, then loop devices, then the work directory); artifacts appear under their final names
  * only when complete (roast and writeAtomically rename finished files).
  */
-import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
-import { endProgress, info, logToFile, progress, setLogFile, stage } from '../core/log.js';
+import { emitEvent, endProgress, info, logToFile, progressCount, setLogFile, stage } from '../core/log.js';
 import { lockDirectory } from '../core/lock.js';
 import { privateDir } from '../core/private.js';
+import { kilnVersion } from '../core/version.js';
+import { SBOM_FILES, writeSboms } from '../sbom/index.js';
 import { Scope, withScope } from '../core/scope.js';
 import type { LoadedConfig } from '../config/model.js';
 import { copyIntoFat } from '../disk/fat.js';
@@ -101,6 +103,8 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
   writeFileSync(plan.logFile, '', { mode: 0o600 });
   setLogFile(plan.logFile);
   const timer = new StageTimer();
+  const timingsFile = join(plan.outRoot, 'logs', `${loaded.name}.timings.json`);
+  emitEvent({ type: 'build-start', config: loaded.file, name: loaded.name, ...previousStageTimes(timingsFile) });
   stage(
     `build ${loaded.name}: SystemConfig "${plan.sc.Name}", ${plan.backend.name} ${plan.backend.release}, ` +
       (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
@@ -113,11 +117,11 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
   // the same base images `kiln validate` plans diff/rdiff artifacts with (PartitionSettings of the default SystemConfig)
   const baseImages = baseImagesFromConfig(loaded.config);
   const planned = options.skipArtifacts ? [] : planArtifacts({ input, artifacts: plan.artifacts, baseImages });
-  for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
+  for (const f of [...planned.map((p) => p.fileName), 'manifest.json', SBOM_FILES.cyclonedx, SBOM_FILES.spdx]) await rm(join(plan.imageDir, f), { force: true });
 
   return await withScope(`build ${loaded.name}`, async (scope) => {
     try {
-      return await assemble(plan, loaded, options, scope, timer);
+      return await assemble(plan, loaded, options, scope, timer, baseImages);
     } catch (e) {
       // now, before the scope releases the work directory and the space it took
       explainFullFilesystem(e, plan.outRoot);
@@ -126,7 +130,8 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
   });
 }
 
-async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions, scope: Scope, timer: StageTimer): Promise<BuildResult> {
+async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions, scope: Scope, timer: StageTimer, baseImages: ReturnType<typeof baseImagesFromConfig>): Promise<BuildResult> {
+  const timingsFile = join(plan.outRoot, 'logs', `${loaded.name}.timings.json`);
   const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
   scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
   const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
@@ -135,10 +140,29 @@ async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOpt
     ? []
     : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
         // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
-        roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages: baseImagesFromConfig(loaded.config), outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
+        roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
       );
   const manifest = join(plan.imageDir, 'manifest.json');
   await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
+  const sboms = await timer.time('SBOM (CycloneDX, SPDX)', () =>
+    writeSboms(
+      scope,
+      plan.imageDir,
+      {
+        name: loaded.name,
+        config: loaded.file,
+        systemConfig: plan.sc.Name,
+        distro: { name: plan.backend.decl.name, family: plan.backend.decl.family, prettyName: plan.backend.decl.prettyName, release: plan.backend.release },
+        ...(result.kernels[0] ? { kernel: result.kernels[0] } : {}),
+        packages: result.packages,
+        created: new Date(),
+        toolVersion: kilnVersion(),
+      },
+      artifacts,
+    ),
+  );
+  for (const d of sboms.digests) emitEvent({ type: 'artifact', kind: 'image', path: d.path, bytes: d.bytes, sha256: d.sha256 });
+  for (const f of [manifest, ...sboms.files]) emitEvent({ type: 'artifact', kind: f === manifest ? 'manifest' : 'sbom', path: f, bytes: statSync(f).size });
 
   let raw: string | undefined;
   let tree: string | undefined;
@@ -153,9 +177,9 @@ async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOpt
     }
   }
   const timings = timer.toJSON();
-  writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
+  writeFileSync(timingsFile, JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
   logToFile(`timings: ${JSON.stringify(timings)}`);
-  stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
+  info(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest, ...sboms.files].join(', ')}`);
   return {
     plan,
     imageDir: plan.imageDir,
@@ -289,7 +313,7 @@ async function populate(
       ...(plan.mirror ? { mirror: plan.mirror } : {}),
       cacheDir: plan.cacheDir,
       scratchDir: work,
-      onProgress: (done, total) => progress(`packages ${done}/${total || '?'}`),
+      onProgress: (done, total) => progressCount('packages', done, total),
     }),
   );
   endProgress();
@@ -313,6 +337,17 @@ async function populate(
   info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages, ...(plan.mirror ? { mirror: plan.mirror } : {}) }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
+}
+
+/** Seconds per stage of this config's previous build (out/logs/<name>.timings.json), for the estimate. */
+function previousStageTimes(file: string): { estimateSeconds?: Record<string, number> } {
+  try {
+    const prev = JSON.parse(readFileSync(file, 'utf8')) as { stages?: { name: string; seconds: number }[] };
+    if (!prev.stages?.length) return {};
+    return { estimateSeconds: Object.fromEntries(prev.stages.map((s) => [s.name, Math.round(s.seconds * 10) / 10])) };
+  } catch {
+    return {};
+  }
 }
 
 /** rm -rf that never crosses into another filesystem (a mount left behind stays untouched). */

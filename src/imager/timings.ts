@@ -1,5 +1,5 @@
 /** Wall time per pipeline stage, for the build log and the benchmark (not for tests). */
-import { stage } from '../core/log.js';
+import { stage, stageEnd } from '../core/log.js';
 
 export class StageTimer {
   readonly stages: { name: string; seconds: number }[] = [];
@@ -8,10 +8,15 @@ export class StageTimer {
   async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
     stage(name);
     const t0 = Date.now();
+    let ok = false;
     try {
-      return await fn();
+      const value = await fn();
+      ok = true;
+      return value;
     } finally {
-      this.stages.push({ name, seconds: (Date.now() - t0) / 1000 });
+      const seconds = (Date.now() - t0) / 1000;
+      this.stages.push({ name, seconds });
+      stageEnd(name, seconds, ok);
     }
   }
 

@@ -3,13 +3,16 @@
  * SystemConfig with the imager (no artifacts), then make the ISO from them. The raw images are
  * temporary: only the ISO (and each build's manifest and log) remains.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
-import { setLogFile, stage } from '../core/log.js';
+import { emitEvent, setLogFile, stage } from '../core/log.js';
+import { kilnVersion } from '../core/version.js';
+import type { InstalledPackage } from '../distro/backend.js';
+import { writeSboms, type SbomInput } from '../sbom/index.js';
 import { lockDirectory } from '../core/lock.js';
 import { privateDir } from '../core/private.js';
 import { withScope } from '../core/scope.js';
@@ -56,6 +59,9 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
   return await withScope(`iso payload ${loaded.name}`, async (payloadScope) => {
     payloadScope.add(`payload ${payloadDir}`, () => rmSync(payloadDir, { recursive: true, force: true }), { kind: 'path', path: payloadDir });
     const images: IsoImage[] = [];
+    // what the SBOMs of the ISO list: every SystemConfig's packages (each build's manifest.json is
+    // replaced by the next one's), and the ISO itself as the artifact
+    let sbom: Omit<SbomInput, 'artifacts'> | undefined;
     for (const [i, sc] of loaded.config.SystemConfigs.entries()) {
       stage(`iso ${loaded.name}: building the image of SystemConfig "${sc.Name}" (${i + 1}/${loaded.config.SystemConfigs.length})`);
       const r = await build(loaded, {
@@ -67,6 +73,18 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
         ...(opts.mirror ? { mirror: opts.mirror } : {}),
       });
       if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
+      const manifest = JSON.parse(readFileSync(r.manifest, 'utf8')) as { kernel?: string; packages: InstalledPackage[] };
+      const decl = r.plan.backend.decl;
+      sbom = {
+        name: loaded.name,
+        config: loaded.file,
+        systemConfig: sbom ? `${sbom.systemConfig}, ${sc.Name}` : sc.Name,
+        distro: { name: decl.name, family: decl.family, prettyName: decl.prettyName, release: r.plan.backend.release },
+        ...((sbom?.kernel ?? manifest.kernel) ? { kernel: (sbom?.kernel ?? manifest.kernel)! } : {}),
+        packages: unionPackages(sbom?.packages ?? [], manifest.packages),
+        created: new Date(),
+        toolVersion: kilnVersion(),
+      };
       const raw = join(payloadDir, `${i + 1}.raw`);
       await rename(r.raw, raw);
       images.push({ sc, raw });
@@ -83,7 +101,18 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
         ...(opts.rebuildInitrd ? { rebuildInitrd: true } : {}),
       }),
     );
+    if (sbom) {
+      const written = await writeSboms(payloadScope, imageDir, sbom, [iso.iso]);
+      for (const f of written.files) emitEvent({ type: 'artifact', kind: 'sbom', path: f, bytes: statSync(f).size });
+    }
     if (opts.keepRaw) for (const [i, img] of images.entries()) await rename(img.raw, join(imageDir, `${loaded.name}-${i + 1}.raw`));
     return iso;
   });
+}
+
+/** Packages of several images, each name/version/architecture once, sorted by name. */
+function unionPackages(a: readonly InstalledPackage[], b: readonly InstalledPackage[]): InstalledPackage[] {
+  const seen = new Map<string, InstalledPackage>();
+  for (const p of [...a, ...b]) seen.set(`${p.name}\t${p.version}\t${p.arch}`, p);
+  return [...seen.values()].sort((x, y) => x.name.localeCompare(y.name) || x.version.localeCompare(y.version));
 }

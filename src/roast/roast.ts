@@ -151,7 +151,7 @@ async function checkInput(input: RoastInput): Promise<void> {
   try {
     st = await stat(input.path);
   } catch {
-    throw new KilnError(`roast input ${input.path} does not exist`, ExitCode.Usage);
+    throw new KilnError(`roast input ${input.path} does not exist`, ExitCode.Usage, [], 'INPUT_NOT_FOUND');
   }
   if (input.kind === 'disk' && !st.isFile()) throw new KilnError(`roast input ${input.path} is not a raw disk image file`, ExitCode.Usage);
   if (input.kind === 'tree' && !st.isDirectory() && !st.isFile()) throw new KilnError(`roast input ${input.path} is neither a directory nor a tar archive`, ExitCode.Usage);

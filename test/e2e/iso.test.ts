@@ -4,13 +4,32 @@
  * attended by answering the prompts over the serial console — then boot each installed disk alone
  * and check the system: login, host name, an AdditionalFiles file, fstab by the NEW disk's PARTUUID.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/core/exec.js';
-import { buildImage } from './lib/images.js';
+import type { InspectReport } from '../../src/inspect/index.js';
+import { buildImage, buildWarnings, KILN, type BuiltImage } from './lib/images.js';
 import { withGuest, type Firmware, type Guest } from './lib/qemu.js';
 import { e2eWorkDir } from './lib/workdir.js';
+import { sha256 } from './lib/inspect.js';
+import { spdxReferencesResolve, spdxValidators, validateCycloneDx } from '../lib/schemas.js';
+
+/** The SBOMs beside an ISO: valid, the ISO with its SHA-256, every SystemConfig's packages (its images' manifests). */
+async function checkIsoSboms(built: BuiltImage, iso: string, minPackages: number): Promise<void> {
+  const digest = await sha256(iso);
+  const cdxText = readFileSync(join(built.imageDir, 'sbom.cdx.json'), 'utf8');
+  expect(await validateCycloneDx(cdxText)).toBeNull();
+  const cdx = JSON.parse(cdxText) as { components: { type: string; name: string; purl?: string; hashes?: { alg: string; content: string }[] }[] };
+  expect(cdx.components.find((c) => c.type === 'file')).toMatchObject({ name: iso.split('/').pop(), hashes: [{ alg: 'SHA-256', content: digest }] });
+  const libs = cdx.components.filter((c) => c.type === 'library');
+  expect(libs.length).toBeGreaterThan(minPackages);
+  for (const c of libs) expect(c.purl).toMatch(/^pkg:deb\/debian\//);
+  const spdx = JSON.parse(readFileSync(join(built.imageDir, 'sbom.spdx.json'), 'utf8')) as Parameters<typeof spdxReferencesResolve>[0] & { files: { checksums: { algorithm: string; checksumValue: string }[] }[] };
+  for (const v of spdxValidators()) expect(v.validate(spdx), v.name).toBeUndefined();
+  expect(spdxReferencesResolve(spdx)).toEqual([]);
+  expect(spdx.files[0]!.checksums).toContainEqual({ algorithm: 'SHA256', checksumValue: digest });
+}
 
 const INSTALL_TIMEOUT = 20 * 60_000;
 const ROOT_PASSWORD = 'kiln-root-Pa55'; // imageconfigs/core-efi-unattended.json
@@ -54,9 +73,10 @@ async function checkInstalledSystem(g: Guest, installed: string, expect_: { host
 describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
   let iso: string;
   let oldUuids: string[];
+  let built: BuiltImage;
 
   beforeAll(async () => {
-    const built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
+    built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
     iso = join(built.imageDir, 'core-efi-unattended.iso');
     if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
     // the identifiers the image was built with: from the payload on the ISO
@@ -65,6 +85,11 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     await run('osirrox', ['-indev', iso, '-extract', '/kiln/images/1-debian-12-core-efi.qcow2', payload]);
     await run('qemu-img', ['convert', '-O', 'raw', payload, head]);
     oldUuids = await partUuids(head);
+  });
+
+  it('the shipped config builds without a warning; CycloneDX and SPDX SBOMs beside the ISO validate and name it with its SHA-256', async () => {
+    expect(buildWarnings(built)).toEqual([]);
+    await checkIsoSboms(built, iso, 100);
   });
 
   it('is a hybrid ISO with BIOS and EFI El Torito boot entries', async () => {
@@ -77,13 +102,36 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     expect(mbr).toMatch(/System area summary:.*grub2-mbr/);
   });
 
+  it('kiln inspect --json: BIOS and UEFI El Torito entries, and the disk image it carries with its partitions and os-release', async () => {
+    const report = JSON.parse((await run(KILN, ['inspect', '--json', iso])).stdout) as InspectReport;
+    expect(report.artifact.format).toBe('iso');
+    expect(report.iso!.elTorito.map((e) => e.platform)).toEqual(['BIOS', 'UEFI']);
+    expect(report.iso!.files).toContain('/kiln/images/1-debian-12-core-efi.qcow2');
+    const payload = report.iso!.payloads.find((p) => p.path === '/kiln/images/1-debian-12-core-efi.qcow2')!.report;
+    expect(payload.disk!.partitionTable.partitions.map((p) => p.partuuid)).toEqual(oldUuids);
+    expect(payload.disk!.partitionTable.partitions.map((p) => p.filesystem?.fatType ?? p.filesystem?.type)).toEqual(['FAT32', 'ext4']);
+    expect(payload.disk!.boot.firmware).toEqual(['uefi']);
+    expect(payload.disk!.os!.osRelease).toMatchObject({ ID: 'debian', VERSION_ID: '12' });
+  });
+
   for (const firmware of ['uefi', 'bios'] as Firmware[]) {
     it(`installs without a question when booted with ${firmware === 'uefi' ? 'OVMF' : 'SeaBIOS'}; the installed disk boots alone`, async () => {
       const target = await blankDisk(`iso-unattended-${firmware}`);
-      await withGuest({ name: `iso-install-${firmware}`, firmware, cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
-        await g.waitFor('Kiln installer: unattended install of Debian 12 core (EFI) to /dev/vda', 10 * 60_000);
-        await waitForInstall(g);
-      });
+      if (firmware === 'bios') {
+        // through the CLI: kiln boot ISO with a target disk, headless, until the installer is done
+        const r = await run(KILN, ['boot', iso, '--firmware', 'bios', '--target', target, '--check', '--timeout', String(INSTALL_TIMEOUT / 1000), '--expect', 'Kiln installer: reboot|KILN-INSTALL-FAILED.*'], { allowFailure: true });
+        expect(r.code, r.stderrTail).toBe(0);
+        expect(r.stdout).toContain('Kiln installer: reboot');
+        // and the installed disk, by the CLI too: firmware from its ESP, to the login prompt
+        const boot = await run(KILN, ['boot', '--check', '--timeout', '900', target], { allowFailure: true });
+        expect(boot.code, boot.stderrTail).toBe(0);
+        expect(boot.stderrTail).toMatch(/with OVMF \[EFI system partition on a GPT disk\]/);
+      } else {
+        await withGuest({ name: `iso-install-${firmware}`, firmware, cdrom: iso, extraDisks: [{ path: target, format: 'raw' }], memoryMiB: 1536 }, async (g) => {
+          await g.waitFor('Kiln installer: unattended install of Debian 12 core (EFI) to /dev/vda', 10 * 60_000);
+          await waitForInstall(g);
+        });
+      }
       // the image is an EFI system: it boots with OVMF whichever firmware ran the installer
       await withGuest({ name: `iso-installed-${firmware}`, firmware: 'uefi', disk: target, writableDisk: true, diskFormat: 'raw' }, async (g) => {
         await g.login('root', ROOT_PASSWORD);
@@ -95,11 +143,18 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
 
 describe('attended ISO (imageconfigs/full-attended.json)', () => {
   let iso: string;
+  let built: BuiltImage;
 
   beforeAll(async () => {
-    const built = await buildImage({ config: 'imageconfigs/full-attended.json' });
+    built = await buildImage({ config: 'imageconfigs/full-attended.json' });
     iso = join(built.imageDir, 'full-attended.iso');
     if (!existsSync(iso)) throw new Error(`kiln build made no ISO at ${iso} (log: ${built.log})`);
+  });
+
+  it('the shipped config builds without a warning; the SBOMs list the packages of both SystemConfigs (Full and Core)', async () => {
+    expect(buildWarnings(built)).toEqual([]);
+    const last = JSON.parse(readFileSync(built.manifest, 'utf8')) as { packages: unknown[] };
+    await checkIsoSboms(built, iso, last.packages.length);
   });
 
   it('asks over the serial console, installs the chosen system, and the new user logs in', async () => {

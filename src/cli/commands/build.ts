@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { UsageError } from '../../core/errors.js';
+import { emitEvent } from '../../core/log.js';
 import type { Command } from 'commander';
 
 export function registerBuild(program: Command): void {
@@ -29,7 +31,8 @@ export function registerBuild(program: Command): void {
       });
       // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
       if (wantsIso(loaded.config) && !opts.systemConfig) {
-        await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}), ...(opts.mirror ? { mirror: opts.mirror } : {}) });
+        const built = await buildIsoFromConfig(loaded, { outDir: opts.out, keepRaw: !!opts.keepRaw, ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}), ...(opts.mirror ? { mirror: opts.mirror } : {}) });
+        emitEvent({ type: 'artifact', kind: 'iso', path: built.iso, bytes: statSync(built.iso).size });
         return;
       }
       await build(loaded, {

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
 import { registerClean } from './clean.js';
+import { registerCompletion } from './completion.js';
+import { registerInspect } from './inspect.js';
 import { registerIso } from './iso.js';
 import { registerPrereqs } from './prereqs.js';
 import { registerRoast } from './roast.js';
@@ -14,6 +17,9 @@ export function registerCommands(program: Command): void {
   registerBuild(program);
   registerRoast(program);
   registerIso(program);
+  registerBoot(program);
+  registerInspect(program);
   registerClean(program);
   registerPrereqs(program);
+  registerCompletion(program);
 }

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
-import { setLogFile } from '../../core/log.js';
+import { emitEvent, setLogFile } from '../../core/log.js';
 import { lockDirectory } from '../../core/lock.js';
 import { privateDir } from '../../core/private.js';
 import { withScope } from '../../core/scope.js';
@@ -60,6 +60,7 @@ export async function runIso(configFile: string, opts: Options): Promise<void> {
   if (!images.length) {
     // no images given: build every SystemConfig's disk with the imager first
     const built = await buildIsoFromConfig(loaded, { outDir: opts.out, after: opts.after as AfterInstall, rebuildInitrd: !!opts.rebuildInitrd });
+    emitEvent({ type: 'artifact', kind: 'iso', path: built.iso, bytes: statSync(built.iso).size });
     process.stdout.write(`${built.iso}\n`);
     return;
   }
@@ -86,6 +87,7 @@ export async function runIso(configFile: string, opts: Options): Promise<void> {
         rebuildInitrd: !!opts.rebuildInitrd,
       }),
     );
+    emitEvent({ type: 'artifact', kind: 'iso', path: result.iso, bytes: statSync(result.iso).size });
     process.stdout.write(`${result.iso}\n`);
   } finally {
     await unlock();

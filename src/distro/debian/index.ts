@@ -21,6 +21,7 @@ import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cach
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
 import { BackendBase } from '../common.js';
 import { downloadPackages, installPackages, type DebianInstall } from './install-root.js';
+import { dpkgLicenses } from './licenses.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { authConf, authSources, sourceLines } from './sources.js';
@@ -79,7 +80,7 @@ export class DebianBackend extends BackendBase implements DistroBackend {
         if (line.startsWith('E:')) errors.push(line);
         // the phases and the slow triggers, time-stamped in the log (where the time goes)
         if (/^(I: |update-initramfs: |Processing triggers for |Fetched )/.test(line)) logToFile(`[+${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
-        if (phase === 'install' && progress.feed(line)) req.onProgress?.(progress.done, progress.total);
+        if (phase === 'install' && progress.feed(line)) req.onProgress?.(progress.done, progress.totalKnown ? progress.total : 0);
       },
     };
     let synced = false;
@@ -109,6 +110,7 @@ export class DebianBackend extends BackendBase implements DistroBackend {
             `searched (${this.release}): ${sources.join(' | ')}`,
             `check the names in PackageLists/Packages of SystemConfig "${req.sc.Name}" (apt-cache search NAME on a Debian ${this.release} host), or add the repository that has them to PackageRepos`,
           ],
+          'PACKAGE_NOT_FOUND',
         );
       }
       const fetchFailure = fetchProblem(errors);
@@ -125,12 +127,14 @@ export class DebianBackend extends BackendBase implements DistroBackend {
   async manifest(root: string): Promise<InstalledPackage[]> {
     // resolved in the image: a link there must not make the manifest list the host's packages
     const r = await run('dpkg-query', [`--admindir=${await resolveInRoot(root, '/var/lib/dpkg')}`, '-W', '-f', '${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n']);
-    return r.stdout
+    const packages: InstalledPackage[] = r.stdout
       .split('\n')
       .map((l) => l.split('\t'))
       .filter((f) => f[0]?.startsWith('ii'))
       .map(([, name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
       .sort((a, b) => a.name.localeCompare(b.name));
+    const licenses = await dpkgLicenses(root, packages.map((p) => p.name));
+    return packages.map((p) => (licenses.has(p.name) ? { ...p, license: licenses.get(p.name)! } : p));
   }
 
   /** Build the initramfs of every installed kernel (install deferred it; see mmdebstrap.ts). */

@@ -22,14 +22,20 @@ export class PackageProgress {
       return true;
     }
     if (!this.inAptPhase && /^Unpacking \S+ /.test(line)) {
+      // counted towards the total, not reported: a total that is still growing ("0/1") says nothing
       this.essentialUnpacked++;
-      return true;
+      return false;
     }
     if (/^Setting up \S+ \(/.test(line)) {
       this.done++;
       return true;
     }
     return false;
+  }
+
+  /** The total is final once apt's summary is read (before that it only grows). */
+  get totalKnown(): boolean {
+    return this.aptNew > 0;
   }
 
   /** Best known total (grows as phases reveal their sizes); never below `done`. */

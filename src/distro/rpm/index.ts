@@ -98,26 +98,26 @@ export class RpmBackend extends BackendBase implements DistroBackend {
       return new KilnError(`the metadata of repository ${bad.map((r) => `${r.id} (${r.baseurl})`).join(', ') || f.unsignedMetadata.join(', ')} is not signed by a trusted key (repomd.xml.asc missing or not verified)`, ExitCode.BuildFailed, [
         ...messages.slice(-2).map((l) => `  | ${l}`),
         'a mirror re-signed with your own key: put the public key in ' + trustedKeyDir(this.decl.name) + '; a repository of your own without signed metadata: "RepoGPGCheck": false in PackageRepos',
-      ]);
+      ], 'REPO_UNTRUSTED');
     }
     if (f.unreachable.length) {
       const bad = repos.filter((r) => f.unreachable.includes(r.id));
       return new KilnError(`repository ${bad.map((r) => `${r.id} (${r.baseurl})`).join(', ') || f.unreachable.join(', ')} cannot be read`, ExitCode.BuildFailed, [
         ...messages.slice(-3).map((l) => `  | ${l}`),
         req.repos.length ? 'check BaseUrl in PackageRepos' : 'check --mirror / Distro.Mirror, or the network; an air-gapped build needs a mirror (kiln build --mirror file:///path)',
-      ]);
+      ], 'REPO_UNREACHABLE');
     }
     if (f.unsigned.length) {
       return new KilnError(`package${f.unsigned.length > 1 ? 's' : ''} ${f.unsigned.join(', ')} failed the signature check (unsigned, or signed by a key that is not trusted)`, ExitCode.BuildFailed, [
         searched,
         'use packages signed by the repository\'s key; a repository you trust without signatures needs "GPGCheck": false in PackageRepos',
-      ]);
+      ], 'PACKAGE_UNSIGNED');
     }
     if (f.missing.length) {
       return new KilnError(`package${f.missing.length > 1 ? 's' : ''} not found: ${f.missing.join(', ')}`, ExitCode.BuildFailed, [
         `${searched} (release ${this.release})`,
         `check the names in PackageLists/Packages of SystemConfig "${req.sc.Name}", or add the repository that has them to PackageRepos`,
-      ]);
+      ], 'PACKAGE_NOT_FOUND');
     }
     if (e instanceof CommandError) return e;
     return e;
@@ -142,13 +142,13 @@ export class RpmBackend extends BackendBase implements DistroBackend {
 
   async manifest(root: string): Promise<InstalledPackage[]> {
     if (!existsSync(join(root, RPM_DBPATH.slice(1)))) return [];
-    const r = await run('rpm', ['--root', root, '--dbpath', RPM_DBPATH, '-qa', '--qf', '%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\n']);
+    const r = await run('rpm', ['--root', root, '--dbpath', RPM_DBPATH, '-qa', '--qf', '%{NAME}\\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%|LICENSE?{%{LICENSE}}:{}|\\n']);
     return r.stdout
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('\t'))
       .filter(([name]) => name !== 'gpg-pubkey') // imported keys are database entries, not packages
-      .map(([name, version, arch]) => ({ name: name!, version: version!, arch: arch! }))
+      .map(([name, version, arch, license]) => ({ name: name!, version: version!, arch: arch!, ...(license ? { license } : {}) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -3,7 +3,8 @@
  * partition mounted read-only through a loop device (released when done), files on a FAT
  * partition read with mtools (the kernel has no vfat).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { output, run } from '../../../src/core/exec.js';
 import { e2eWorkDir } from './workdir.js';
@@ -65,4 +66,11 @@ export async function fatType(raw: string, n: number): Promise<string | undefine
 
 export async function qemuImgInfo(file: string): Promise<{ format: string; 'virtual-size': number }> {
   return JSON.parse(await output('qemu-img', ['info', '--output=json', file])) as { format: string; 'virtual-size': number };
+}
+
+/** SHA-256 of a (large) file, streamed. */
+export async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
+  return h.digest('hex');
 }

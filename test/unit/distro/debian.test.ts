@@ -71,12 +71,12 @@ describe('Debian backend', () => {
   it('counts packages from dpkg lines in both mmdebstrap phases', () => {
     const p = new PackageProgress();
     for (const l of ['Unpacking base-files (12.4) ...', 'Unpacking bash (5.2) ...', 'Setting up base-files (12.4) ...']) p.feed(l);
-    expect([p.done, p.total]).toEqual([1, 2]);
+    expect([p.done, p.total, p.totalKnown]).toEqual([1, 2, false]);
     p.feed('I: installing remaining packages inside the chroot...');
     p.feed('Unpacking less (590) ...'); // apt phase: total comes from apt's summary instead
     p.feed('0 upgraded, 3 newly installed, 0 to remove and 0 not upgraded.');
     p.feed('Setting up bash (5.2) ...');
-    expect([p.done, p.total]).toEqual([2, 5]);
+    expect([p.done, p.total, p.totalKnown]).toEqual([2, 5, true]);
   });
 
   it('names every package apt could not find', () => {

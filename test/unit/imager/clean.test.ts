@@ -40,6 +40,9 @@ describe('what kiln clean may touch', () => {
     expect(confined({ kind: 'path', path: join(work, '..', '..', '..') })).toBeDefined();
     expect(confined({ kind: 'path', path: join(base, 'out/images/x/.iso-staging-123') })).toBeUndefined();
     expect(confined({ kind: 'path', path: join(base, 'out/images/x/.x.vhdx.partial-77') })).toBeUndefined();
+    // kiln boot's directory (its qcow2 overlay, an ISO's blank target disk): released after a SIGKILL
+    expect(confined({ kind: 'path', path: join(base, 'kiln-boot-core.vhdx-Ab12Cd') })).toBeUndefined();
+    expect(confined({ kind: 'path', path: join(base, 'kiln-boot-') })).toMatch(/neither a Kiln work directory/);
     expect(confined({ kind: 'loop', device: '/dev/sda', backingFile: join(work, 'disk.raw') })).toMatch(/not a loop device/);
     expect(confined({ kind: 'loop', device: '/dev/loop3', backingFile: '/var/lib/libvirt/disk.img' })).toMatch(/not inside a Kiln work directory/);
     // a work-directory name that is a symbolic link to somewhere else is not a work directory
