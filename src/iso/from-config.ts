@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { build } from '../imager/index.js';
+import { build, type BuildOptions } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { setLogFile, stage } from '../core/log.js';
@@ -26,6 +26,8 @@ export interface IsoFromConfigOptions {
   rebuildInitrd?: boolean;
   /** Keep each SystemConfig's raw disk as <out>/images/<config>/<config>-<n>.raw (n from 1, config order). */
   keepRaw?: boolean;
+  /** Tree cache and reproducibility settings for the images' builds. */
+  imageOptions?: Pick<BuildOptions, 'noCache' | 'treeCacheDir' | 'cacheMaxBytes' | 'reproducible' | 'seed'>;
 }
 
 export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
@@ -44,6 +46,7 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
         systemConfig: sc.Name,
         ...(opts.packageCacheDir ? { cacheDir: opts.packageCacheDir } : {}),
         ...(opts.mirror ? { mirror: opts.mirror } : {}),
+        ...opts.imageOptions,
       });
       if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
       const raw = join(payloadDir, `${i + 1}.raw`);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { registerBuild } from './build.js';
+import { registerCache } from './cache.js';
+import { registerDiff } from './diff.js';
 import { registerClean } from './clean.js';
 import { registerIso } from './iso.js';
 import { registerPrereqs } from './prereqs.js';
@@ -15,5 +17,7 @@ export function registerCommands(program: Command): void {
   registerRoast(program);
   registerIso(program);
   registerClean(program);
+  registerCache(program);
+  registerDiff(program);
   registerPrereqs(program);
 }

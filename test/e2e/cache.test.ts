@@ -1,0 +1,178 @@
+/**
+ * The base-tree cache and reproducible builds, end to end, on core-efi.json variants built with a
+ * private tree cache (so this file decides what is cached) and SOURCE_DATE_EPOCH set:
+ *  - the first build installs and stores the tree under its key; the same config again restores
+ *    it, reuses the initramfs, and the raw disk and the vhdx are byte-for-byte the same (cmp);
+ *  - another --seed gives other bytes, and `kiln diff` names the identifiers that differ;
+ *  - a config-only change (hostname, a user, a file) hits the same key, and the image boots with
+ *    the change applied (and makes its SSH host keys on first boot);
+ *  - a package change misses; `kiln build A B -j 2` with one failing config still builds the other;
+ *  - a damaged entry is detected, removed and rebuilt — by a fresh install whose image is
+ *    byte-for-byte the one the first build made from the same snapshot.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, type RunResult } from '../../src/core/exec.js';
+import { KILN, REPO } from './lib/images.js';
+import { withGuest } from './lib/qemu.js';
+import { e2eWorkDir } from './lib/workdir.js';
+
+const EPOCH = '1700000000';
+let work: string;
+let trees: string;
+const configs: Record<string, string> = {};
+
+/** core-efi.json with changes, written into the work directory (package lists resolved against imageconfigs/). */
+function variant(name: string, change: (sc: Record<string, unknown>) => void): string {
+  const c = JSON.parse(readFileSync(join(REPO, 'imageconfigs/core-efi.json'), 'utf8')) as { SystemConfigs: Record<string, unknown>[] };
+  change(c.SystemConfigs[0]!);
+  const file = join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify(c, null, 2));
+  return file;
+}
+
+async function kiln(args: string[], env: Record<string, string> = { SOURCE_DATE_EPOCH: EPOCH }): Promise<RunResult> {
+  return await run(KILN, args, { allowFailure: true, env: { ...process.env, ...env } });
+}
+
+/** Build a config into its own --out; returns the build log's text and the paths. */
+async function build(config: string, out: string, extra: string[] = [], env?: Record<string, string>): Promise<{ log: string; raw: string; vhdx: string; code: number; stderr: string }> {
+  const name = config.split('/').at(-1)!.replace(/\.json$/, '');
+  const r = await kiln(['build', config, '--base-dir', join(REPO, 'imageconfigs'), '--out', join(work, out), '--tree-cache', trees, '--keep-raw', ...extra], env);
+  const logFile = join(work, out, 'logs', `${name}.log`);
+  return {
+    code: r.code,
+    stderr: r.stderrTail,
+    log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '',
+    raw: join(work, out, 'images', name, `${name}.raw`),
+    vhdx: join(work, out, 'images', name, 'core.vhdx'),
+  };
+}
+
+async function same(a: string, b: string): Promise<boolean> {
+  return (await run('cmp', ['-s', a, b], { allowFailure: true })).code === 0;
+}
+
+const keyIn = (log: string, what: 'hit' | 'miss') => new RegExp(`tree cache: ${what} ([0-9a-f]{32})`).exec(log)?.[1];
+
+beforeAll(() => {
+  work = mkdtempSync(join(e2eWorkDir(), 'cache-'));
+  trees = join(work, 'trees');
+  mkdirSync(trees);
+  writeFileSync(join(work, 'motd'), 'built from a cached tree\n');
+  configs.a = variant('cache-a', (sc) => (sc.Hostname = 'kiln-a'));
+  configs.b = variant('cache-b', (sc) => {
+    sc.Hostname = 'kiln-b';
+    sc.Users = [{ Name: 'tester', Password: 'kiln-test-pw' }];
+    sc.AdditionalFiles = { [join(work, 'motd')]: '/etc/motd' };
+  });
+  configs.c = variant('cache-c', (sc) => (sc.Packages = ['jq']));
+  configs.broken = variant('cache-broken', (sc) => (sc.Packages = ['kiln-no-such-package']));
+});
+
+afterAll(() => {
+  // seven 4 GiB disks and a cache: not kept for later test files
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('tree cache (core-efi variants, SOURCE_DATE_EPOCH set)', () => {
+  let first: Awaited<ReturnType<typeof build>>;
+  let key: string;
+
+  it('a first build installs and stores the base tree under its key', async () => {
+    first = await build(configs.a!, 'out-a1');
+    expect(first.code, first.stderr).toBe(0);
+    key = keyIn(first.log, 'miss')!;
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.log).toMatch(new RegExp(`tree cache: stored ${key}`));
+    expect(first.log).toMatch(/\$ unshare .* mmdebstrap --mode/);
+    const list = await kiln(['cache', 'list', '--tree-cache', trees]);
+    expect(list.stdout).toContain(key.slice(0, 12));
+    expect(list.stdout).toMatch(/tree\s+debian bookworm\s+\d+/);
+  });
+
+  it('the same config again restores the tree instead of installing, and gives the same bytes', async () => {
+    const again = await build(configs.a!, 'out-a2');
+    expect(again.code, again.stderr).toBe(0);
+    expect(keyIn(again.log, 'hit')).toBe(key);
+    expect(again.log).not.toMatch(/\$ unshare .* mmdebstrap --mode/);
+    expect(again.log).toMatch(/initramfs: reused i-/);
+    expect(await same(first.raw, again.raw)).toBe(true);
+    expect(await same(first.vhdx, again.vhdx)).toBe(true);
+  });
+
+  it('another seed gives other bytes, and kiln diff says which identifiers differ', async () => {
+    const seeded = await build(configs.a!, 'out-a3', ['--seed', 'another']);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    expect(keyIn(seeded.log, 'hit')).toBe(key); // the seed names the disk, not the installed tree
+    expect(await same(first.raw, seeded.raw)).toBe(false);
+    const diff = await run(KILN, ['diff', first.raw, seeded.raw], { allowFailure: true });
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toMatch(/label-id: /);
+    expect(diff.stdout).toMatch(/partition 2 uuid: /);
+    expect(diff.stdout).toMatch(/Filesystem UUID: /);
+    const vdiff = await run(KILN, ['diff', first.vhdx, seeded.vhdx], { allowFailure: true });
+    expect(vdiff.stdout).toMatch(/container \(vhdx\): .*differing byte range/);
+    expect(vdiff.stdout).toMatch(/header 1: .*FileWriteGuid.*DataWriteGuid/);
+  });
+
+  it('a config-only change (hostname, a user, a file) reuses the cache, and the image boots with the change', async () => {
+    const b = await build(configs.b!, 'out-b');
+    expect(b.code, b.stderr).toBe(0);
+    expect(keyIn(b.log, 'hit')).toBe(key);
+    expect(b.log).toMatch(/initramfs: reused i-/);
+    await withGuest({ name: 'cache-b', firmware: 'uefi', disk: b.vhdx }, async (guest) => {
+      await guest.login('tester', 'kiln-test-pw', 900_000);
+      expect((await guest.check('hostname')).trim()).toBe('kiln-b');
+      expect(await guest.check('cat /etc/motd')).toContain('built from a cached tree');
+      expect(await guest.check('id -un')).toContain('tester');
+      // host keys are made on first boot, never shipped (RSA key generation is slow under TCG: sshd waits for it)
+      await guest.exec('timeout 900 sh -c "until systemctl is-active -q ssh; do sleep 2; done"', 960_000);
+      expect((await guest.exec('systemctl is-active ssh')).output.trim()).toBe('active');
+      expect((await guest.exec('test -s /etc/ssh/ssh_host_ed25519_key.pub')).code).toBe(0);
+    });
+  });
+
+  it('a package change misses; a failing config in the same -j 2 run leaves the other built', async () => {
+    const out = join(work, 'out-cj');
+    const r = await run(KILN, ['build', configs.c!, configs.broken!, '-j', '2', '--base-dir', join(REPO, 'imageconfigs'), '--out', out, '--tree-cache', trees], {
+      allowFailure: true,
+      env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderrTail).toMatch(/cache-broken: FAILED \(exit 3\).*kiln-no-such-package/);
+    expect(r.stderrTail).toMatch(/cache-c: done in \d+ s \(tree cache miss\)/);
+    expect(r.stderrTail).toMatch(/1 built, 1 failed/);
+    const log = readFileSync(join(out, 'logs', 'cache-c.log'), 'utf8');
+    const other = keyIn(log, 'miss');
+    expect(other).toBeDefined();
+    expect(other).not.toBe(key);
+    const manifest = JSON.parse(readFileSync(join(out, 'images', 'cache-c', 'manifest.json'), 'utf8')) as { packages: { name: string }[] };
+    expect(manifest.packages.map((p) => p.name)).toContain('jq');
+    expect(readFileSync(join(out, 'logs', 'cache-broken.console.log'), 'utf8')).toMatch(/packages? not found: kiln-no-such-package/);
+  });
+
+  it('a damaged entry is detected, removed and rebuilt by a fresh install that gives the same bytes', async () => {
+    const entry = join(trees, 'entries', key);
+    const image = readdirSync(entry).find((f) => f.startsWith('fs-'))!;
+    // one flipped byte in the middle of the root filesystem's data
+    const fh = await open(join(entry, image), 'r+');
+    const at = 200 * 1024 * 1024;
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    await fh.write(b, 0, 1, at);
+    await fh.close();
+    const rebuilt = await build(configs.a!, 'out-a4');
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.log).toMatch(new RegExp(`tree cache: entry ${key} is damaged \\(content hash`));
+    expect(rebuilt.log).toMatch(/\$ unshare .* mmdebstrap --mode/);
+    expect(rebuilt.log).toMatch(new RegExp(`tree cache: stored ${key}`));
+    // a fresh install from the same snapshot: the same bytes as the first build
+    expect(await same(first.raw, rebuilt.raw)).toBe(true);
+    const verify = await kiln(['cache', 'verify', '--tree-cache', trees]);
+    expect(verify.code).toBe(0);
+  });
+});
