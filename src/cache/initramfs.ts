@@ -19,7 +19,7 @@ import { join, relative } from 'node:path';
 import { run } from '../core/exec.js';
 import { logToFile } from '../core/log.js';
 import type { InitramfsConvention } from '../distro/catalog/index.js';
-import { resolveInRoot } from '../system/paths.js';
+import { openForWriteInRoot, readBytesInRoot, resolveInRoot, statInRoot } from '../system/paths.js';
 import { canonicalJson } from './key.js';
 import { fileSha256, PayloadMismatch } from './payload.js';
 import type { TreeStore } from './store.js';
@@ -33,14 +33,22 @@ export interface InputRecord {
   mode?: number;
 }
 
+export interface OutputFile {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
 export interface VariantMeta {
   id: string;
   generator: string;
   kernels: string[];
   created: string;
-  /** Image paths of the files the generator wrote. */
-  outputs: string[];
-  outputsSha256: string;
+  /** The files the generator wrote (stored as files/<n>, n = index). */
+  outputs: OutputFile[];
   inputs: InputRecord[];
   listings: { path: string; sha256: string }[];
 }
@@ -86,18 +94,32 @@ export class InitramfsCache {
     return undefined;
   }
 
-  /** Put a variant's files in place. Throws PayloadMismatch when the stored archive is damaged (and drops it). */
+  /**
+   * Put a variant's files in place (written through the image-root helpers: a link in the image
+   * never leads outside it). Throws PayloadMismatch when a stored file is damaged (and drops the variant).
+   */
   async restore(root: string, meta: VariantMeta): Promise<void> {
     const dir = this.store.initramfsDir(meta.id);
     const lock = await this.store.lock(meta.id, true, true);
     try {
-      const tar = join(dir, 'outputs.tar');
-      const actual = await fileSha256(tar);
-      if (actual !== meta.outputsSha256) {
-        await rm(dir, { recursive: true, force: true });
-        throw new PayloadMismatch(`initramfs ${meta.id}: archive hash ${actual.slice(0, 16)}… instead of ${meta.outputsSha256.slice(0, 16)}… (removed)`);
+      const files: Buffer[] = [];
+      for (const [i, o] of meta.outputs.entries()) {
+        const data = await readFile(join(dir, 'files', String(i)));
+        if (sha(data) !== o.sha256) {
+          await rm(dir, { recursive: true, force: true });
+          throw new PayloadMismatch(`initramfs ${meta.id}: ${o.path} does not match its hash (removed)`);
+        }
+        files.push(data);
       }
-      await run('tar', ['--extract', '--file', tar, '--numeric-owner', '--xattrs', '--xattrs-include=*', '--preserve-permissions', '--same-owner', '-C', root]);
+      for (const [i, o] of meta.outputs.entries()) {
+        const fh = await openForWriteInRoot(root, o.path, { mode: o.mode & 0o7777, uid: o.uid, gid: o.gid });
+        try {
+          await fh.writeFile(files[i]!);
+          await fh.utimes(new Date(o.mtimeMs), new Date(o.mtimeMs));
+        } finally {
+          await fh.close();
+        }
+      }
       touch(join(dir, 'last-used'));
     } finally {
       await lock!.release();
@@ -122,20 +144,16 @@ export class InitramfsCache {
     }
     const staged = await this.store.initramfsStaging(id);
     try {
-      const list = join(staged, 'outputs.list');
-      await writeFile(list, outputs.map((p) => p.slice(1)).join('\n') + '\n');
-      const tar = join(staged, 'outputs.tar');
-      await run('tar', ['--create', '--file', tar, '--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', root, '--files-from', list]);
-      const meta: VariantMeta = {
-        id,
-        generator: this.convention.generator,
-        kernels: [...kernels],
-        created: new Date().toISOString(),
-        outputs: [...outputs],
-        outputsSha256: await fileSha256(tar),
-        inputs,
-        listings,
-      };
+      await mkdir(join(staged, 'files'));
+      const files: OutputFile[] = [];
+      for (const [i, path] of outputs.entries()) {
+        const st = await statInRoot(root, path);
+        const data = await readBytesInRoot(root, path);
+        if (!st || !data) throw new Error(`${path} vanished`);
+        await writeFile(join(staged, 'files', String(i)), data, { mode: 0o600 });
+        files.push({ path, mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, sha256: sha(data) });
+      }
+      const meta: VariantMeta = { id, generator: this.convention.generator, kernels: [...kernels], created: new Date().toISOString(), outputs: files, inputs, listings };
       await writeFile(join(staged, 'variant.json'), JSON.stringify(meta) + '\n');
       await writeFile(join(staged, 'last-used'), '');
       if (existsSync(target)) return id; // stored meanwhile by another build
@@ -264,13 +282,13 @@ function touch(path: string): void {
 // ---- what changed in a tree ------------------------------------------------------------------
 
 /**
- * A point in time to compare ctimes with: a file written now, its ctime read back (the kernel's
- * clock, at its granularity), then a pause so later changes get a later ctime.
+ * A point in time to compare ctimes with: a file written now (in `scratch`, on the host: every
+ * filesystem's ctimes come from the same kernel clock), its ctime read back, then a pause so later
+ * changes get a later ctime.
  */
-export async function changeMark(root: string): Promise<bigint> {
-  const tmp = join(root, 'var/tmp');
-  await mkdir(tmp, { recursive: true });
-  const dir = await mkdtemp(join(tmp, 'kiln-mark-'));
+export async function changeMark(scratch: string): Promise<bigint> {
+  await mkdir(scratch, { recursive: true });
+  const dir = await mkdtemp(join(scratch, 'kiln-mark-'));
   try {
     const f = join(dir, 'mark');
     await writeFile(f, '');

@@ -46,7 +46,10 @@ async function checkTree(store: TreeStore, key: string): Promise<string | undefi
 async function checkVariant(store: TreeStore, id: string): Promise<string | undefined> {
   try {
     const meta = JSON.parse(readFileSync(join(store.initramfsDir(id), 'variant.json'), 'utf8')) as VariantMeta;
-    return (await fileSha256(join(store.initramfsDir(id), 'outputs.tar'))) === meta.outputsSha256 ? undefined : 'outputs.tar: SHA-256 mismatch';
+    for (const [i, o] of meta.outputs.entries()) {
+      if ((await fileSha256(join(store.initramfsDir(id), 'files', String(i)))) !== o.sha256) return `${o.path}: SHA-256 mismatch`;
+    }
+    return undefined;
   } catch (e) {
     return (e as Error).message;
   }

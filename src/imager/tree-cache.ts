@@ -120,7 +120,7 @@ export async function makeInitramfs(plan: BuildPlan, root: string, chroot: Chroo
       }
     }
   }
-  const mark = cache ? await changeMark(root) : 0n;
+  const mark = cache ? await changeMark(scratch) : 0n;
   await plan.backend.updateInitramfs(root, chroot);
   if (!cache) return 'generated';
   try {

@@ -1,7 +1,5 @@
-import { readdir, rm, symlink, mkdir, lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { info } from '../../core/log.js';
-import { existsInRoot, resolveInRoot, writeInRoot } from '../paths.js';
+import { existsInRoot, listInRoot, lstatAt, removeInRoot, symlinkAt, withDirInRoot, writeInRoot } from '../paths.js';
 import type { SystemStep } from '../types.js';
 
 /**
@@ -35,25 +33,17 @@ export const hostKeysStep: SystemStep = {
   name: 'ssh-host-keys',
   applies: () => true,
   async run(ctx) {
-    const dir = await resolveInRoot(ctx.root, '/etc/ssh');
-    let names: string[] = [];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return; // no ssh configuration at all
-    }
-    const keys = names.filter((n) => /^ssh_host_.*_key(\.pub)?$/.test(n));
-    for (const k of keys) await rm(join(dir, k), { force: true });
+    const keys = (await listInRoot(ctx.root, '/etc/ssh')).map((e) => e.name).filter((n) => /^ssh_host_.*_key(\.pub)?$/.test(n));
+    for (const k of keys) await removeInRoot(ctx.root, `/etc/ssh/${k}`);
     if (!(await existsInRoot(ctx.root, '/usr/bin/ssh-keygen'))) return;
     if (!(await existsInRoot(ctx.root, '/usr/lib/systemd/systemd')) && !(await existsInRoot(ctx.root, '/lib/systemd/systemd'))) {
       if (keys.length) info(`ssh-host-keys: removed ${keys.length} host key files; the image has no systemd, so its init must run ssh-keygen -A`);
       return;
     }
     await writeInRoot(ctx.root, HOST_KEYS_UNIT, renderHostKeysUnit(), { mode: 0o644 });
-    const wants = await resolveInRoot(ctx.root, '/etc/systemd/system/multi-user.target.wants');
-    await mkdir(wants, { recursive: true, mode: 0o755 });
-    const link = join(wants, 'kiln-ssh-host-keys.service');
-    if (!(await lstat(link).catch(() => undefined))) await symlink(HOST_KEYS_UNIT, link);
+    await withDirInRoot(ctx.root, '/etc/systemd/system/multi-user.target.wants', {}, async (dir) => {
+      if (!(await lstatAt(dir, 'kiln-ssh-host-keys.service'))) await symlinkAt(dir, 'kiln-ssh-host-keys.service', HOST_KEYS_UNIT);
+    });
     if (keys.length) info(`ssh-host-keys: removed ${keys.length} host key files made while packages installed; they are made on first boot`);
   },
 };
