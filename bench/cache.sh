@@ -9,6 +9,7 @@
 #     rebuild:host     Hostname changed            (tree cache hit, initramfs reused)
 #     rebuild:user     a user added                (idem)
 #     rebuild:file     a file added (AdditionalFiles)
+#     rebuild:pkg      a package added (tree cache miss, initramfs reused)
 #     -j               four configs (core-efi, core-legacy, bench-efi, features), --no-cache:
 #                      `kiln build … -j 1` then `-j 2`
 #     boot             core-efi's raw disk booted to login: by the peer's boot_test.sh (TCG, OVMF)
@@ -44,8 +45,9 @@ ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then echo "scale=2; $1 / $2" | 
 r date_utc "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 r host "$(nproc) cpus, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# config variants of core-efi.json (package lists resolved against imageconfigs/)
+# config variants of core-efi.json, beside a copy of its package lists and the added file
 CFG=$OUT/configs; mkdir -p "$CFG"
+cp -r "$REPO/imageconfigs/packagelists" "$CFG/"
 echo 'built by bench/cache.sh' > "$CFG/motd"
 variant() { # $1 name, $2 python statement on sc
   python3 - "$REPO/imageconfigs/core-efi.json" "$CFG/$1.json" "$CFG" <<EOF
@@ -59,12 +61,13 @@ variant core-efi "pass"
 variant core-efi-host "sc['Hostname'] = 'bench-changed'"
 variant core-efi-user "sc['Users'] = [{'Name': 'bench', 'Password': 'bench-pw'}]"
 variant core-efi-file "sc['AdditionalFiles'] = {cfg + '/motd': '/etc/motd'}"
+variant core-efi-pkg "sc['Packages'] = ['jq']"
 
 kiln_build() { # $1 label, $2 config name, $3 tree cache dir, rest: extra args
   local l=$1 name=$2 trees=$3; shift 3
   local o=$OUT/kiln-$l
   rm -rf "$o"; dropcaches
-  /usr/bin/time -v -o "$OUT/kiln-$l.time" "${KILN[@]}" build "$CFG/$name.json" --base-dir "$REPO/imageconfigs" --out "$o" \
+  /usr/bin/time -v -o "$OUT/kiln-$l.time" "${KILN[@]}" build "$CFG/$name.json" --out "$o" \
     --cache-dir "$OUT/kiln-pkgcache" --tree-cache "$trees" "$@" 2> "$OUT/kiln-$l.console"
   r "kiln_${l}_wall_s" "$(wall "$OUT/kiln-$l.time")"
   local t=$o/logs/$name.timings.json
@@ -86,6 +89,8 @@ rm -rf "$OUT/trees-miss"
 kiln_build rebuild_host core-efi-host "$OUT/trees"
 kiln_build rebuild_user core-efi-user "$OUT/trees"
 kiln_build rebuild_file core-efi-file "$OUT/trees"
+# a package change: the tree misses (installed and stored), the initramfs is reused (same inputs)
+kiln_build rebuild_pkg core-efi-pkg "$OUT/trees"
 "${KILN[@]}" cache list --tree-cache "$OUT/trees" | tee "$OUT/cache-list.txt"
 
 # 7: four configs, sequential then two at a time (each run: warm package cache, --no-cache)
@@ -149,6 +154,7 @@ mh=$(get "$RESULTS" mkosi_incremental_host_wall_s); mf=$(get "$RESULTS" mkosi_in
 row "rebuild, hostname changed s" "$(get "$RESULTS" kiln_rebuild_host_wall_s)" "$mh" "≤ 0.25"
 row "rebuild, user added s" "$(get "$RESULTS" kiln_rebuild_user_wall_s)" "$mh" "≤ 0.25"
 row "rebuild, file added s" "$(get "$RESULTS" kiln_rebuild_file_wall_s)" "$mf" "≤ 0.25"
+row "rebuild, package added s" "$(get "$RESULTS" kiln_rebuild_pkg_wall_s)" "$(get "$P" warm_wall_s)" ""
 row "four configs -j 2 / -j 1 s" "$(get "$RESULTS" kiln_j2_wall_s)" "$(get "$RESULTS" kiln_j1_wall_s)" "≤ 0.70"
 row "boot to login (TCG) s" "$(get "$RESULTS" kiln_boot_seconds_to_login)" "$(get "$P" boot_seconds_to_login)" "≤ 0.70"
 printf '%-34s %10s %10s\n' "Kiln node peak RSS MiB (max)" "$(sed -n 's/^kiln_.*_node_maxrss_mib=//p' "$RESULTS" | sort -n | tail -1)" "≤ 200"
