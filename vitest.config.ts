@@ -17,6 +17,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // removes the run's work directory after a passing run (kept, and named, after a failure)
+          globalSetup: ['test/e2e/lib/global-setup.ts'],
           exclude: full ? [] : FULL_ONLY,
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CommandError } from './errors.js';
 import { logToFile } from './log.js';
-import { throwIfAborted } from './abort.js';
+import { isReleasing, throwIfAborted } from './abort.js';
+import { redactSecrets } from './credentials.js';
 
 /**
  * The one way Kiln runs a program. Every call is logged with its arguments; its output goes to the
@@ -76,7 +77,7 @@ export function signalChildren(signal: NodeJS.Signals): void {
 
 export function formatCommand(cmd: string, args: readonly string[], redact: string[] = []): string {
   const shown = [cmd, ...args].map((a) => {
-    let s = a;
+    let s = redactSecrets(a);
     for (const r of redact) if (r) s = s.split(r).join('***');
     return /[\s"'$`\\]/.test(s) ? JSON.stringify(s) : s;
   });
@@ -85,6 +86,7 @@ export function formatCommand(cmd: string, args: readonly string[], redact: stri
 
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   throwIfAborted();
+  const releasingNow = isReleasing();
   const capture = opts.captureStdout ?? true;
   const shown = opts.shownAs ?? { cmd, args, where: '' };
   logToFile(`$ ${formatCommand(shown.cmd, shown.args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}${shown.where ? `   [${shown.where}]` : ''}`);
@@ -97,7 +99,10 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       stdio: [opts.input !== undefined ? 'pipe' : opts.inherit ? 'inherit' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    if (child.pid) running.add(child.pid);
+    // a release step (umount, losetup -d, rm of the work directory) is not stopped by a signal that
+    // arrives while it runs: the signal is what it is cleaning up after (found by bench/faults.sh:
+    // SIGINT during the removal of the work directory killed `rm` and left the directory behind)
+    if (child.pid && !releasingNow) running.add(child.pid);
     const stdoutChunks: Buffer[] = [];
     const tail: string[] = [];
     const partial = { stdout: '', stderr: '' };
@@ -127,7 +132,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     child.on('error', (err) => {
       if (child.pid) running.delete(child.pid);
       logToFile(`  ! ${err.message}`);
-      reject(new CommandError(shown.cmd, shown.args, null, err.message, opts.hint));
+      reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
       if (child.pid) running.delete(child.pid);
@@ -140,9 +145,18 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
         stderrTail: tail.join('\n'),
       };
       if (exit !== 0 && !opts.allowFailure) {
-        reject(new CommandError(shown.cmd, opts.redact ? shown.args.map((a) => (opts.redact!.includes(a) ? '***' : a)) : shown.args, exit, result.stderrTail, opts.hint));
+        reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), exit, result.stderrTail, opts.hint));
       } else resolve(result);
     });
+  });
+}
+
+/** Arguments as an error may show them: `redact` values and every registered secret masked. */
+function redactArgs(args: readonly string[], redact: readonly string[] = []): string[] {
+  return args.map((a) => {
+    let s = redactSecrets(a);
+    for (const r of redact) if (r) s = s.split(r).join('***');
+    return s;
   });
 }
 

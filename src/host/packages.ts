@@ -51,6 +51,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
+  openssl: 'openssl',
   mksquashfs: 'squashfs-tools',
   'mkfs.erofs': 'erofs-utils',
   cpio: 'cpio',
@@ -77,6 +78,10 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
   objcopy: 'binutils',
+  // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
+  ip: 'iproute2',
+  'dpkg-scanpackages': 'dpkg-dev',
+  findmnt: 'util-linux',
 };
 
 /** Files (not programs) that must exist, with their package. */

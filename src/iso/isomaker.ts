@@ -2,7 +2,7 @@
  * isomaker: installer boot files + one pre-built raw image per SystemConfig → a hybrid ISO
  * (BIOS and UEFI, optical and USB) that installs offline. See docs/iso.md for the design.
  */
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { KilnError } from '../core/errors.js';
@@ -12,12 +12,13 @@ import type { Scope } from '../core/scope.js';
 import type { Config, LoadedConfig, SystemConfig } from '../config/model.js';
 import { isUnattended } from '../installer/manifest.js';
 import { ensureHostTools } from '../host/index.js';
+import { sanitizedConfigText } from './config-copy.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
 import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
-export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso'];
+export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
 
 export interface IsoImage {
   sc: SystemConfig;
@@ -88,7 +89,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   }
   const manifest = installManifest(loaded.name, loaded.config, infos);
   writeFileSync(join(staging, ISO_PATHS.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-  copyFileSync(loaded.file, join(staging, ISO_PATHS.configDir, basename(loaded.file)));
+  // the config for reference, without clear-text secrets (passwords hashed, URL credentials removed)
+  writeFileSync(join(staging, ISO_PATHS.configDir, basename(loaded.file)), await sanitizedConfigText(readFileSync(loaded.file, 'utf8'), loaded.file));
   copyFileSync(boot.kernel, join(staging, ISO_PATHS.kernel));
   copyFileSync(boot.initrd, join(staging, ISO_PATHS.initrd));
   copyFileSync(boot.biosImage, join(staging, ISO_PATHS.biosImage));

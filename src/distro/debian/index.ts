@@ -9,7 +9,7 @@
  * filters (DisableRpmDocs / OverrideRpmLocales) are written into the root by install() before
  * mmdebstrap runs, so dpkg honours them from the first package on.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -23,7 +23,8 @@ import { BackendBase } from '../common.js';
 import { downloadPackages, installPackages, type DebianInstall } from './install-root.js';
 import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
-import { sourceLines } from './sources.js';
+import { authConf, authSources, sourceLines } from './sources.js';
+import { registerSecret, splitCredentials } from '../../core/credentials.js';
 import { copyBytes, createFileAt, readInRoot, resolveInRoot, withDirInRoot, writeInRoot } from '../../system/paths.js';
 import { hostPackageVersions } from '../../host/versions.js';
 import { mmdebstrapArgs, sandboxSources } from './mmdebstrap.js';
@@ -86,6 +87,15 @@ export class DebianBackend extends BackendBase implements DistroBackend {
     const archives = join(req.scratchDir, 'apt-archives');
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);
+    // repository credentials: a root-only file in the (0700) scratch directory, never the image
+    const withAuth = authSources(req.repos, req.mirror);
+    const auth = authConf(withAuth);
+    let netrc: string | undefined;
+    if (auth) {
+      for (const r of withAuth) registerSecret(splitCredentials(r.BaseUrl).password);
+      netrc = join(req.scratchDir, 'apt-auth.conf');
+      writeFileSync(netrc, auth, { mode: 0o600 });
+    }
     await syncListsIn(req.cacheDir, sourcesKey, lists);
     const cached = await syncIn(req.cacheDir, archives);
     info(`installing ${packages.length} packages and their dependencies (${cached} cached) from ${sources.map((s) => s.split(' ').slice(-3, -1).join(' ')).join(', ')}`);
@@ -102,6 +112,7 @@ export class DebianBackend extends BackendBase implements DistroBackend {
       scratch: req.scratchDir,
       eatmydata: true,
       deferInitramfs: packages.includes('initramfs-tools'),
+      ...(netrc ? { netrc } : {}),
       onLine: (line, phase) => {
         if (line.startsWith('E:')) errors.push(line);
         // the phases and the slow triggers, time-stamped in the log (where the time goes)
@@ -138,6 +149,8 @@ export class DebianBackend extends BackendBase implements DistroBackend {
           ],
         );
       }
+      const fetchFailure = fetchProblem(errors);
+      if (fetchFailure) throw new KilnError(fetchFailure.message, ExitCode.BuildFailed, [...fetchFailure.lines, `sources (${this.release}): ${sources.join(' | ')}`, fetchFailure.hint]);
       if (e instanceof CommandError) throw e;
       throw e;
     } finally {
@@ -199,4 +212,22 @@ export class DebianBackend extends BackendBase implements DistroBackend {
       return n;
     });
   }
+}
+
+/**
+ * apt's download errors, said plainly (found by bench/faults.sh: otherwise the first line is
+ * mmdebstrap's 300-character command line): the repositories cannot be reached at all, or a
+ * file their index names is gone (the repository changed while the build ran).
+ */
+export function fetchProblem(errors: readonly string[]): { message: string; lines: string[]; hint: string } | undefined {
+  const failed = errors.filter((l) => /Failed to fetch|Unable to fetch/.test(l));
+  if (!failed.length) return undefined;
+  const lines = failed.slice(0, 4).map((l) => `  ${l}`);
+  if (failed.some((l) => /Temporary failure resolving|Could not resolve|Could not connect|Connection (timed out|refused)|No route to host|Network is unreachable/.test(l))) {
+    return { message: 'the package repositories cannot be reached', lines, hint: "check this host's network (DNS, routes, proxy), or point PackageRepos / --mirror at a reachable mirror" };
+  }
+  if (failed.some((l) => /\b404\b|Not Found|Hash Sum mismatch|File has unexpected size/.test(l))) {
+    return { message: 'a package the repository index lists could not be downloaded (the repository changed while the build ran?)', lines, hint: 'build again: the next build reads the current index' };
+  }
+  return { message: 'downloading packages failed', lines, hint: 'see the apt errors above and the full log' };
 }

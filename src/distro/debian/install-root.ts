@@ -37,6 +37,11 @@ export interface DebianInstall extends Omit<MmdebstrapPlan, 'sources'> {
   /** Each output line of both phases (error collection, progress). */
   onLine?: (line: string, phase: 'download' | 'install') => void;
   hint?: string;
+  /**
+   * A root-only apt auth.conf (repository credentials): only the download phase reads it, so it
+   * reaches neither the image nor a package's script.
+   */
+  netrc?: string;
 }
 
 let nativeArch: string | undefined;
@@ -57,8 +62,8 @@ export async function downloadPackages(req: DebianInstall): Promise<void> {
   writeFileSync(join(dir, 'etc/apt/sources.list'), `${sources.join('\n')}\n`);
   writeFileSync(join(dir, 'status'), '');
   const conf = join(dir, 'apt.conf');
-  writeFileSync(conf, aptDownloadConfig({ dir, lists: req.lists, archives: req.archives }, a));
-  const sandbox = { writable: [dir, req.lists, req.archives], readable: sourcePaths(sources), network: true };
+  writeFileSync(conf, aptDownloadConfig({ dir, lists: req.lists, archives: req.archives, ...(req.netrc ? { netrc: req.netrc } : {}) }, a));
+  const sandbox = { writable: [dir, req.lists, req.archives], readable: [...sourcePaths(sources), ...(req.netrc ? [req.netrc] : [])], network: true };
   const opts: RunOptions = {
     env: { ...process.env, APT_CONFIG: conf, DEBIAN_FRONTEND: 'noninteractive' },
     captureStdout: false,

@@ -91,6 +91,8 @@ export interface AptDownloadDirs {
   dir: string;
   lists: string;
   archives: string;
+  /** A root-only apt auth.conf outside the image (repository credentials), read by this phase only. */
+  netrc?: string;
 }
 
 /**
@@ -107,6 +109,7 @@ export function aptDownloadConfig(d: AptDownloadDirs, arch: string): string {
     `Dir::Cache::Archives "${d.archives}/";`,
     'Dir::Etc::Trusted "/etc/apt/trusted.gpg";',
     'Dir::Etc::TrustedParts "/etc/apt/trusted.gpg.d/";',
+    ...(d.netrc ? [`Dir::Etc::netrc "${d.netrc}";`] : []),
     'pkgCacheGen::ForceEssential ",";',
     'Acquire::Languages "none";',
     ...APT_OPTIONS.map((o) => `${o};`),

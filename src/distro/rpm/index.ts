@@ -73,7 +73,8 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     writeFileSync(join(home, '.rpmmacros'), hostMacros(req.sc));
     for (const r of repos) {
       const local = r.baseurl.startsWith('file:') ? { metadataExpire: '0' } : {};
-      writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, local));
+      // root-only: the build's copy is the only one with the repository's credentials
+      writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, { ...local, credentials: true }), { mode: 0o600 });
     }
     const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
     await run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '--initdb'], { env });
