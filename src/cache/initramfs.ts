@@ -142,7 +142,8 @@ export class InitramfsCache {
       touch(join(target, 'last-used'));
       return id;
     }
-    const staged = await this.store.initramfsStaging(id);
+    const stagedDir = await this.store.initramfsStaging(id);
+    const staged = stagedDir.path;
     try {
       await mkdir(join(staged, 'files'));
       const files: OutputFile[] = [];
@@ -160,7 +161,7 @@ export class InitramfsCache {
       await rename(staged, target);
       return id;
     } finally {
-      await rm(staged, { recursive: true, force: true });
+      await stagedDir.done();
     }
   }
 

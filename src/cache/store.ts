@@ -7,7 +7,9 @@
  *   <root>/entries/<key>/last-used      its mtime is the entry's last use (least recently used goes first)
  *   <root>/initramfs/<id>/...           generated initramfs files and the inputs they were made from
  *   <root>/locks/<key>.lock             flock: shared while a build copies from the entry, exclusive to write or evict
- *   <root>/tmp/                         entries being written (same filesystem: rename publishes them)
+ *   <root>/tmp/                         entries being written (same filesystem: rename publishes them);
+ *                                       each is recorded under /run/kiln while it exists, so `kiln clean`
+ *                                       removes what a killed build was writing (clean.ts: cacheTemp)
  *
  * Everything under <root> is root's alone (0700): the payloads are whole system trees.
  */
@@ -15,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync 
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logToFile } from '../core/log.js';
+import { Scope } from '../core/scope.js';
 import { lockFile, type HeldLock } from './lock.js';
 
 export const ENTRY_FORMAT = 1;
@@ -102,10 +105,13 @@ export class TreeStore {
     }
   }
 
-  /** A private directory to write a new entry into (same filesystem as the entries). */
-  async staging(key: string): Promise<string> {
+  /**
+   * A private directory to write a new entry into (same filesystem as the entries), recorded for
+   * `kiln clean` until `done()`, which removes whatever is still there (nothing, once published).
+   */
+  async staging(key: string): Promise<StagedDir> {
     this.ensure();
-    return await mkdtemp(this.dir('tmp', `${key}.${process.pid}.`));
+    return await recorded(await mkdtemp(this.dir('tmp', `${key}.${process.pid}.`)));
   }
 
   /**
@@ -129,9 +135,12 @@ export class TreeStore {
     const target = this.entryDir(key);
     if (!existsSync(target)) return;
     this.ensure();
-    const trash = this.dir('tmp', `${key}.removed.${process.pid}.${Date.now()}`);
-    await rename(target, trash);
-    await rm(trash, { recursive: true, force: true });
+    const trash = await recorded(this.dir('tmp', `${key}.removed.${process.pid}.${Date.now()}`));
+    try {
+      await rename(target, trash.path);
+    } finally {
+      await trash.done();
+    }
     logToFile(`cache: removed entry ${key}`);
   }
 
@@ -194,9 +203,9 @@ export class TreeStore {
     return this.dir('initramfs', id);
   }
 
-  async initramfsStaging(id: string): Promise<string> {
+  async initramfsStaging(id: string): Promise<StagedDir> {
     this.ensure();
-    return await mkdtemp(this.dir('tmp', `initramfs-${id}.${process.pid}.`));
+    return await recorded(await mkdtemp(this.dir('tmp', `initramfs-${id}.${process.pid}.`)));
   }
 
   initramfsIds(): string[] {
@@ -211,6 +220,19 @@ export class TreeStore {
       return 0;
     }
   }
+}
+
+/** A directory under <root>/tmp that `kiln clean` removes if the build is killed before `done()`. */
+export interface StagedDir {
+  path: string;
+  /** Remove what is left of it (nothing after a rename) and drop its record. */
+  done: () => Promise<void>;
+}
+
+async function recorded(path: string): Promise<StagedDir> {
+  const scope = new Scope(`tree cache ${path}`);
+  scope.add(`cache staging ${path}`, () => rm(path, { recursive: true, force: true }), { kind: 'path', path });
+  return { path, done: () => scope.close() };
 }
 
 function safeReaddir(dir: string): string[] {

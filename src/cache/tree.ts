@@ -10,7 +10,6 @@
  * damaged entry (checksum mismatch, missing or unreadable description) removes it and installs.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../core/exec.js';
 import { info, logToFile, warn } from '../core/log.js';
@@ -18,7 +17,8 @@ import type { TreeKey, TreeKeyRequest, TreePartitionShape } from './key.js';
 import { treeKey } from './key.js';
 import type { HeldLock } from './lock.js';
 import { copyRange, fileSha256, imageDigest, PayloadMismatch, restoreImage, sparseFile, tarDirectory, untarInto } from './payload.js';
-import { ENTRY_FORMAT, formatBytes, TreeStore, type EntryMeta, type Payload } from './store.js';
+import { ENTRY_FORMAT, formatBytes, TreeStore, type EntryMeta, type Payload, type StagedDir } from './store.js';
+import { whileReleasing } from '../core/abort.js';
 
 export interface CacheSettings {
   /** Root of the cache (default /var/cache/kiln/trees). */
@@ -210,14 +210,15 @@ export class BaseTreeCache {
     if (!this.storing || !this.key) return;
     const t0 = Date.now();
     const key = this.key.key;
-    let staged: string | undefined;
+    let stagedDir: StagedDir | undefined;
     try {
       const now = await src.snapshotNow();
       if (now !== this.key.snapshot) {
         warn('tree cache: the repositories changed during the install; this tree is not stored');
         return;
       }
-      staged = await this.store.staging(key);
+      stagedDir = await this.store.staging(key);
+      const staged = stagedDir.path;
       const payloads: Payload[] = [];
       for (const r of src.regions ?? []) {
         if (r.staged) {
@@ -235,7 +236,8 @@ export class BaseTreeCache {
         try {
           await copyRange(src.raw!, r.startBytes, r.sizeBytes, join(staged, file), 0);
         } finally {
-          await run('fsfreeze', ['--unfreeze', mountPoint]);
+          // also after Ctrl-C: a filesystem left frozen would hang its unmount
+          await whileReleasing(() => run('fsfreeze', ['--unfreeze', mountPoint]));
         }
         if (r.fsType.startsWith('ext')) {
           // marks the copy clean and checked (a frozen filesystem is still "mounted" on disk)
@@ -260,11 +262,11 @@ export class BaseTreeCache {
       if (await this.store.publish(staged, meta)) {
         info(`tree cache: stored ${key} (${formatBytes(await this.store.entryBytes(key))}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       }
-      staged = undefined;
     } catch (e) {
       warn(`tree cache: the tree was not stored: ${(e as Error).message}`);
-      if (staged) await rm(staged, { recursive: true, force: true });
     } finally {
+      // removes the staged copy unless it was published (renamed away)
+      await stagedDir?.done();
       await this.writeLock?.release();
       this.writeLock = undefined;
     }

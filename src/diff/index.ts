@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { output, run } from '../core/exec.js';
@@ -39,7 +39,8 @@ export async function diffImages(a: string, b: string, scope: Scope): Promise<Di
   const B = await classify(resolve(b));
   lines.push(`A: ${A.path} (${A.format ?? A.kind})`, `B: ${B.path} (${B.format ?? B.kind})`);
   if (A.kind === 'disk' && B.kind === 'disk' && (await sameFile(A.path, B.path))) return { same: true, lines: [...lines, 'identical (every byte)'] };
-  const work = await mkdtemp(join(tmpdir(), 'kiln-diff-'));
+  // named like a build's work directory: `kiln clean` releases its loops and mounts after a kill
+  const work = await mkdtemp(join(tmpdir(), '.work-diff-'));
   scope.add(`diff scratch ${work}`, () => rm(work, { recursive: true, force: true }), { kind: 'path', path: work });
   if (A.kind === 'disk' && B.kind === 'disk') {
     if (A.format !== 'raw' || B.format !== 'raw') {
@@ -55,7 +56,7 @@ export async function diffImages(a: string, b: string, scope: Scope): Promise<Di
       }
       lines.push('disk contents differ:');
     }
-    await diffRaw(rawA, rawB, work, scope, lines);
+    await diffRaw(await inWork(rawA, work, 'a'), await inWork(rawB, work, 'b'), work, scope, lines);
     return { same: false, lines };
   }
   const treeA = A.kind === 'tree' ? A.path : await unpack(A.path, join(work, 'a'));
@@ -90,6 +91,22 @@ async function asRaw(input: Input, work: string, tag: string): Promise<string> {
   const out = join(work, `${tag}.raw`);
   await run('qemu-img', ['convert', '-O', 'raw', input.path, out]);
   return out;
+}
+
+/**
+ * The raw file under a name inside the work directory (a hard link; a sparse copy across
+ * filesystems), so the loop devices attached to it are backed by a file `kiln clean` may release.
+ */
+async function inWork(raw: string, work: string, tag: string): Promise<string> {
+  if (raw.startsWith(`${work}/`)) return raw;
+  const name = join(work, `${tag}.input.raw`);
+  try {
+    await link(raw, name);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await run('cp', ['--sparse=always', '--reflink=auto', raw, name]);
+  }
+  return name;
 }
 
 async function unpack(tarball: string, dir: string): Promise<string> {

@@ -5,6 +5,7 @@
  * the tree in sorted order with fixed UUID, hash seed and E2FSPROGS_FAKE_TIME, then debugfs sets the
  * times the copy took from the source (access, change, creation) to SOURCE_DATE_EPOCH.
  */
+import { Scope } from '../core/scope.js';
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FsType } from '../config/model.js';
@@ -76,14 +77,22 @@ export async function rebuildExt(device: string, fs: FsType, sizeBytes: number, 
   // not "ro": when a copy of the build's mount lingers in another mount namespace (any unshare
   // started on the host while the tree was mounted), the kernel refuses a read-only mount of the
   // still-active filesystem but attaches a second view of it. Nothing writes through this one.
-  await run('mount', ['-t', fs, '-o', 'noatime', device, mnt]);
+  // recorded (a mount inside the build's work directory): released on error and Ctrl-C, and by
+  // `kiln clean` after a kill
+  const scope = new Scope(`reproducible ${device}`);
   try {
+    await scope.acquire(
+      `mount ${mnt}`,
+      () => run('mount', ['-t', fs, '-o', 'noatime', device, mnt]),
+      () => run('umount', [mnt]).then(() => undefined),
+      () => ({ kind: 'mount', path: mnt }),
+    );
     // mount points (e.g. /boot/efi) were hidden under their mounts when the tree was clamped
     await clampTimes(mnt, epoch);
     const [cmd, args] = mkfsArgs(fs, uuid, { hashSeed });
     await run(cmd, [...args, '-d', mnt, image], { env: { ...process.env, E2FSPROGS_FAKE_TIME: String(epoch), LC_ALL: 'C' } });
   } finally {
-    await run('umount', [mnt]);
+    await scope.close();
     await rm(mnt, { recursive: true, force: true });
   }
   await fixInodeTimes(image, epoch);

@@ -74,7 +74,8 @@ export class DebianBackend extends BackendBase implements DistroBackend {
   }
 
   async repoSnapshot(req: InstallKeyRequest): Promise<string | undefined> {
-    return await debianSnapshot(sourceLines(req.repos, this.release, req.mirror, this.decl), await dpkgArch());
+    // credentials (never in a source line) reach the Release download as an auth.conf, like apt's
+    return await debianSnapshot(sourceLines(req.repos, this.release, req.mirror, this.decl), await dpkgArch(), authConf(authSources(req.repos, req.mirror)));
   }
 
   async install(req: InstallRequest): Promise<void> {

@@ -47,13 +47,13 @@ function escape(s: string): string {
 }
 
 /** Fingerprint of what the sources offer now; undefined when a source cannot be read. */
-export async function debianSnapshot(sources: readonly string[], arch: string): Promise<string | undefined> {
+export async function debianSnapshot(sources: readonly string[], arch: string, auth?: string): Promise<string | undefined> {
   const parts = await Promise.all(
     sources.map(async (line) => {
       const s = parseSourceLine(line);
       if (!s) return undefined;
       for (const url of releaseUrls(line)) {
-        const text = await fetchText(url);
+        const text = await fetchText(url, auth);
         if (text === undefined) continue;
         const lines = indexLines(text, s.components, arch);
         // no SHA256 index lines (an unusual repository): the whole Release file decides

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../core/exec.js';
-import { fetchText } from '../fetch.js';
+import { authFor, fetchText } from '../fetch.js';
 import { renderRepoFile, type RpmRepo } from './repos.js';
 
 /** $releasever / $basearch as dnf expands them in a baseurl. */
@@ -38,7 +38,12 @@ export function repoInputs(repos: readonly RpmRepo[]): string[] {
 
 /** Fingerprint of every repository's repomd.xml; undefined when one cannot be read. */
 export async function rpmSnapshot(repos: readonly RpmRepo[], release: string): Promise<string | undefined> {
-  const texts = await Promise.all(repos.map((r) => fetchText(`${expandRepoVars(r.baseurl, release).replace(/\/+$/, '')}/repodata/repomd.xml`)));
+  const texts = await Promise.all(
+    repos.map((r) => {
+      const root = expandRepoVars(r.baseurl, release).replace(/\/+$/, '');
+      return fetchText(`${root}/repodata/repomd.xml`, authFor([{ url: root, ...(r.username !== undefined ? { username: r.username } : {}), ...(r.password !== undefined ? { password: r.password } : {}) }]));
+    }),
+  );
   if (texts.some((t) => t === undefined)) return undefined;
   const hash = createHash('sha256');
   repos.forEach((r, i) => hash.update(`${r.id}\n${texts[i]}\n`));

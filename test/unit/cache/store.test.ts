@@ -2,16 +2,21 @@
  * The cache's storage: payload hashes that depend on content alone, damaged payloads detected,
  * entries published whole or not at all, least recently used first out, entries in use kept.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyRange, imageDigest, PayloadMismatch, restoreImage, sparseFile, tarDirectory, untarInto } from '../../../src/cache/payload.js';
-import { ENTRY_FORMAT, parseSize, TreeStore, type EntryMeta } from '../../../src/cache/store.js';
+import type { EntryMeta } from '../../../src/cache/store.js';
 import { lockFile } from '../../../src/cache/lock.js';
 
 const base = mkdtempSync(join(tmpdir(), 'kiln-store-'));
+// staged entries are recorded for `kiln clean`: this file's records go to a state directory of its own
+const state = join(base, 'state');
+process.env.KILN_STATE_DIR = state;
+const { ENTRY_FORMAT, parseSize, TreeStore } = await import('../../../src/cache/store.js');
+const { cleanLeftovers, cacheTemp } = await import('../../../src/imager/clean.js');
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const MIB = 1024 * 1024;
 
@@ -81,13 +86,15 @@ describe('store', () => {
     const store = new TreeStore(join(base, 'cache1'));
     for (const key of ['k1', 'k2', 'k3']) {
       const staged = await store.staging(key);
-      writeFileSync(join(staged, 'payload'), Buffer.alloc(64 * 1024, 1));
-      expect(await store.publish(staged, meta(key))).toBe(true);
+      writeFileSync(join(staged.path, 'payload'), Buffer.alloc(64 * 1024, 1));
+      expect(await store.publish(staged.path, meta(key))).toBe(true);
+      await staged.done();
     }
     // a second writer of the same key loses quietly
     const again = await store.staging('k1');
-    expect(await store.publish(again, meta('k1'))).toBe(false);
-    expect(existsSync(again)).toBe(false);
+    expect(await store.publish(again.path, meta('k1'))).toBe(false);
+    await again.done();
+    expect(existsSync(again.path)).toBe(false);
     utimesSync(join(store.entryDir('k2'), 'last-used'), new Date(1000), new Date(1000));
     expect(store.list()[0]!.key).toBe('k2');
     writeFileSync(join(store.entryDir('k3'), 'entry.json'), '{"format":1,');
@@ -101,8 +108,9 @@ describe('store', () => {
     const store = new TreeStore(join(base, 'cache2'));
     for (const [i, key] of ['old', 'busy', 'new'].entries()) {
       const staged = await store.staging(key);
-      writeFileSync(join(staged, 'payload'), Buffer.alloc(256 * 1024, 1));
-      await store.publish(staged, meta(key));
+      writeFileSync(join(staged.path, 'payload'), Buffer.alloc(256 * 1024, 1));
+      await store.publish(staged.path, meta(key));
+      await staged.done();
       utimesSync(join(store.entryDir(key), 'last-used'), new Date(1000 * (i + 1)), new Date(1000 * (i + 1)));
     }
     const held = (await store.lock('busy', true, true))!;
@@ -136,5 +144,42 @@ describe('store', () => {
     expect(parseSize('500M')).toBe(500 * MIB);
     expect(parseSize('0')).toBe(0);
     expect(() => parseSize('lots')).toThrow(/not a size/);
+  });
+});
+
+describe('entries being written and kiln clean', () => {
+  const KEY = '0123456789abcdef0123456789abcdef';
+
+  it('a staged entry is recorded while it exists; done() removes it and its record', async () => {
+    const store = new TreeStore(join(base, 'cache3'));
+    const staged = await store.staging(KEY);
+    writeFileSync(join(staged.path, 'payload'), 'x');
+    const records = () => readdirSync(state).filter((f) => readFileSync(join(state, f), 'utf8').includes(staged.path));
+    expect(records()).toHaveLength(1);
+    expect(cacheTemp(staged.path)).toBe(true);
+    await staged.done();
+    expect(existsSync(staged.path)).toBe(false);
+    expect(records()).toHaveLength(0);
+  });
+
+  it('what a killed build was writing is released by kiln clean; a look-alike outside a tree cache is refused', async () => {
+    const store = new TreeStore(join(base, 'cache4'));
+    store.ensure();
+    const dead = join(store.root, 'tmp', `${KEY}.3999993.AbC123`);
+    const removing = join(store.root, 'tmp', `${KEY}.removed.3999993.1700000000000`);
+    const initramfs = join(store.root, 'tmp', 'initramfs-i-0123456789abcdef-0123456789abcdef.3999993.XyZ789');
+    const outside = join(base, 'elsewhere', 'tmp', `${KEY}.3999993.AbC123`);
+    for (const d of [dead, removing, initramfs, outside]) mkdirSync(d, { recursive: true });
+    // written as a killed build leaves it: a record whose pid runs nothing
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    const file = join(state, 'scope-3999993-1.json');
+    writeFileSync(file, JSON.stringify({ pid: 3_999_993, name: 'tree cache', records: [dead, removing, initramfs, outside].map((path) => ({ kind: 'path', path })) }), { mode: 0o600 });
+    const report = await cleanLeftovers(base, { scan: false });
+    expect(report.released.sort()).toEqual([dead, initramfs, removing].map((p) => `path ${p}`).sort());
+    expect(report.refused).toEqual([`path ${outside} is neither a Kiln work directory nor one of its temporary files`]);
+    for (const d of [dead, removing, initramfs]) expect(existsSync(d)).toBe(false);
+    expect(existsSync(outside)).toBe(true);
+    expect(cacheTemp(join(store.root, 'tmp', 'k1.3999993.AbC123'))).toBe(false);
+    expect(cacheTemp(join(store.root, 'entries'))).toBe(false);
   });
 });
