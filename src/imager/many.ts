@@ -7,10 +7,11 @@
  * terminal gets one line when a build starts and one when it ends, then a summary.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, fchmodSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, UsageError } from '../core/errors.js';
+import { privateDir } from '../core/private.js';
 
 export interface ManyRequest {
   configs: string[];
@@ -39,8 +40,9 @@ export async function buildMany(req: ManyRequest, write: (line: string) => void 
   const names = req.configs.map(configName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new UsageError(`two configs are named "${dup}": their outputs (out/images/${dup}, out/logs/${dup}.log) would collide; build them into different --out directories`);
-  const logs = join(resolve(req.outDir), 'logs');
-  mkdirSync(logs, { recursive: true });
+  // root-only like the builds' own logs (core/log.ts): a console log holds what a build printed
+  mkdirSync(resolve(req.outDir), { recursive: true, mode: 0o700 });
+  const logs = privateDir(join(resolve(req.outDir), 'logs'));
   const started = Date.now();
   const elapsed = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s]`;
   const outcomes: BuildOutcome[] = new Array<BuildOutcome>(req.configs.length);
@@ -62,7 +64,9 @@ export async function buildMany(req: ManyRequest, write: (line: string) => void 
       write(`${elapsed()} ${name}: started (${i + 1}/${req.configs.length})`);
       const t0 = Date.now();
       const consoleLog = join(logs, `${name}.console.log`);
-      const out = createWriteStream(consoleLog);
+      const fd = openSync(consoleLog, 'w', 0o600);
+      fchmodSync(fd, 0o600); // an earlier run's file keeps its mode otherwise
+      const out = createWriteStream('', { fd });
       const child = spawn(process.execPath, [KILN, 'build', config, ...req.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       running.add(child);
       child.stdout!.pipe(out, { end: false });

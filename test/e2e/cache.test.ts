@@ -10,12 +10,13 @@
  *  - a damaged entry is detected, removed and rebuilt — by a fresh install whose image is
  *    byte-for-byte the one the first build made from the same snapshot.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../../src/core/exec.js';
 import { KILN, REPO } from './lib/images.js';
+import { leftovers, safeRead } from './lib/leftovers.js';
 import { withGuest } from './lib/qemu.js';
 import { e2eWorkDir } from './lib/workdir.js';
 
@@ -153,6 +154,9 @@ describe('tree cache (core-efi variants, SOURCE_DATE_EPOCH set)', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'images', 'cache-c', 'manifest.json'), 'utf8')) as { packages: { name: string }[] };
     expect(manifest.packages.map((p) => p.name)).toContain('jq');
     expect(readFileSync(join(out, 'logs', 'cache-broken.console.log'), 'utf8')).toMatch(/packages? not found: kiln-no-such-package/);
+    // root-only, like the builds' own logs
+    expect(statSync(join(out, 'logs')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(out, 'logs', 'cache-c.console.log')).mode & 0o777).toBe(0o600);
   });
 
   it('a damaged entry is detected, removed and rebuilt by a fresh install that gives the same bytes', async () => {
@@ -175,5 +179,15 @@ describe('tree cache (core-efi variants, SOURCE_DATE_EPOCH set)', () => {
     expect(await same(first.raw, rebuilt.raw)).toBe(true);
     const verify = await kiln(['cache', 'verify', '--tree-cache', trees]);
     expect(verify.code).toBe(0);
+  });
+
+  it('leaves nothing behind: no loop device, mount, work directory, scope record or staged cache entry', async () => {
+    const left = await leftovers(work);
+    expect(left, JSON.stringify(left)).toEqual({ loops: [], mounts: [], workDirs: [], scopeRecords: [], processes: [], partials: [] });
+    expect(readdirSync(join(trees, 'tmp'))).toEqual([]);
+    // kiln diff's scratch (and the records of its loops and mounts) went with it
+    const stateDir = process.env.KILN_STATE_DIR ?? '/run/kiln';
+    const records = existsSync(stateDir) ? readdirSync(stateDir).filter((f) => safeRead(join(stateDir, f)).includes('.work-diff-') || safeRead(join(stateDir, f)).includes(`${trees}/`)) : [];
+    expect(records).toEqual([]);
   });
 });
