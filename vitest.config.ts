@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config';
  * End-to-end files that only `npm run test:full` runs (KILN_E2E_TIER=full): CI's tier proves every
  * feature at least once within its time budget; these go deeper on what another file already proves.
  * - azl-test-repo: the offline repository's own checks (azurelinux.test.ts builds and boots from it).
+ * - cache-full: a damaged disk-build tree cache entry rebuilt by a fresh install (two full Debian
+ *   installs, about 8 min on a loaded 2-core machine); cache.test.ts proves store, restore, the same
+ *   bytes and a miss, and cache-rpm.test.ts a damaged entry detected and rebuilt, in the CI tier.
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts'];
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/cache-full.test.ts'];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).

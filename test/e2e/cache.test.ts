@@ -1,81 +1,48 @@
 /**
- * The base-tree cache and reproducible builds, end to end, on core-efi.json variants built with a
- * private tree cache (so this file decides what is cached) and SOURCE_DATE_EPOCH set:
+ * The base-tree cache and reproducible builds, end to end (CI tier), on core-efi.json variants built
+ * with a private tree cache (so this file decides what is cached) and SOURCE_DATE_EPOCH set:
  *  - the first build installs and stores the tree under its key; the same config again restores
  *    it, reuses the initramfs, and the raw disk and the vhdx are byte-for-byte the same (cmp);
  *  - another --seed gives other bytes, and `kiln diff` names the identifiers that differ;
  *  - a config-only change (hostname, a user, a file) hits the same key, and the image boots with
  *    the change applied (and makes its SSH host keys on first boot);
  *  - a package change misses; `kiln build A B -j 2` with one failing config still builds the other;
- *  - a damaged entry is detected, removed and rebuilt — by a fresh install whose image is
- *    byte-for-byte the one the first build made from the same snapshot.
+ *  - nothing is left behind.
+ * A damaged entry rebuilt by a fresh install is cache-full.test.ts (full tier: one more install);
+ * in this tier cache-rpm.test.ts proves a damaged entry detected and rebuilt on the RPM backend.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type RunResult } from '../../src/core/exec.js';
-import { KILN, REPO } from './lib/images.js';
+import { run } from '../../src/core/exec.js';
+import { CacheBench, EPOCH, keyIn, same } from './lib/cache-builds.js';
+import { KILN } from './lib/images.js';
 import { leftovers, safeRead } from './lib/leftovers.js';
 import { withGuest } from './lib/qemu.js';
-import { e2eWorkDir } from './lib/workdir.js';
 
-const EPOCH = '1700000000';
+let bench: CacheBench;
 let work: string;
 let trees: string;
 const configs: Record<string, string> = {};
-
-/** core-efi.json with changes, written into the work directory (beside a copy of its package lists). */
-function variant(name: string, change: (sc: Record<string, unknown>) => void): string {
-  const c = JSON.parse(readFileSync(join(REPO, 'imageconfigs/core-efi.json'), 'utf8')) as { SystemConfigs: Record<string, unknown>[] };
-  change(c.SystemConfigs[0]!);
-  const file = join(work, `${name}.json`);
-  writeFileSync(file, JSON.stringify(c, null, 2));
-  return file;
-}
-
-async function kiln(args: string[], env: Record<string, string> = { SOURCE_DATE_EPOCH: EPOCH }): Promise<RunResult> {
-  return await run(KILN, args, { allowFailure: true, env: { ...process.env, ...env } });
-}
-
-/** Build a config into its own --out; returns the build log's text and the paths. */
-async function build(config: string, out: string, extra: string[] = [], env?: Record<string, string>): Promise<{ log: string; raw: string; vhdx: string; code: number; stderr: string }> {
-  const name = config.split('/').at(-1)!.replace(/\.json$/, '');
-  const r = await kiln(['build', config, '--out', join(work, out), '--tree-cache', trees, '--keep-raw', ...extra], env);
-  const logFile = join(work, out, 'logs', `${name}.log`);
-  return {
-    code: r.code,
-    stderr: r.stderrTail,
-    log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '',
-    raw: join(work, out, 'images', name, `${name}.raw`),
-    vhdx: join(work, out, 'images', name, 'core.vhdx'),
-  };
-}
-
-async function same(a: string, b: string): Promise<boolean> {
-  return (await run('cmp', ['-s', a, b], { allowFailure: true })).code === 0;
-}
-
-const keyIn = (log: string, what: 'hit' | 'miss') => new RegExp(`tree cache: ${what} ([0-9a-f]{32})`).exec(log)?.[1];
+const build = (...a: Parameters<CacheBench['build']>) => bench.build(...a);
+const kiln = (...a: Parameters<CacheBench['kiln']>) => bench.kiln(...a);
 
 beforeAll(() => {
-  work = mkdtempSync(join(e2eWorkDir(), 'cache-'));
-  trees = join(work, 'trees');
-  mkdirSync(trees);
+  bench = new CacheBench('cache-');
+  ({ work, trees } = bench);
   writeFileSync(join(work, 'motd'), 'built from a cached tree\n');
-  cpSync(join(REPO, 'imageconfigs/packagelists'), join(work, 'packagelists'), { recursive: true });
-  configs.a = variant('cache-a', (sc) => (sc.Hostname = 'kiln-a'));
-  configs.b = variant('cache-b', (sc) => {
+  configs.a = bench.variant('cache-a', (sc) => (sc.Hostname = 'kiln-a'));
+  configs.b = bench.variant('cache-b', (sc) => {
     sc.Hostname = 'kiln-b';
     sc.Users = [{ Name: 'tester', Password: 'kiln-test-pw' }];
     sc.AdditionalFiles = { [join(work, 'motd')]: '/etc/motd' };
   });
-  configs.c = variant('cache-c', (sc) => (sc.Packages = ['jq']));
-  configs.broken = variant('cache-broken', (sc) => (sc.Packages = ['kiln-no-such-package']));
+  configs.c = bench.variant('cache-c', (sc) => (sc.Packages = ['jq']));
+  configs.broken = bench.variant('cache-broken', (sc) => (sc.Packages = ['kiln-no-such-package']));
 });
 
 afterAll(() => {
-  // seven 4 GiB disks and a cache: not kept for later test files
+  // six 4 GiB disks and a cache: not kept for later test files
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -157,28 +124,6 @@ describe('tree cache (core-efi variants, SOURCE_DATE_EPOCH set)', () => {
     // root-only, like the builds' own logs
     expect(statSync(join(out, 'logs')).mode & 0o777).toBe(0o700);
     expect(statSync(join(out, 'logs', 'cache-c.console.log')).mode & 0o777).toBe(0o600);
-  });
-
-  it('a damaged entry is detected, removed and rebuilt by a fresh install that gives the same bytes', async () => {
-    const entry = join(trees, 'entries', key);
-    const image = readdirSync(entry).find((f) => f.startsWith('fs-'))!;
-    // one flipped byte in the middle of the root filesystem's data
-    const fh = await open(join(entry, image), 'r+');
-    const at = 200 * 1024 * 1024;
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, at);
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, at);
-    await fh.close();
-    const rebuilt = await build(configs.a!, 'out-a4');
-    expect(rebuilt.code, rebuilt.stderr).toBe(0);
-    expect(rebuilt.log).toMatch(new RegExp(`tree cache: entry ${key} is damaged \\(content hash`));
-    expect(rebuilt.log).toMatch(/mmdebstrap --mode=root/);
-    expect(rebuilt.log).toMatch(new RegExp(`tree cache: stored ${key}`));
-    // a fresh install from the same snapshot: the same bytes as the first build
-    expect(await same(first.raw, rebuilt.raw)).toBe(true);
-    const verify = await kiln(['cache', 'verify', '--tree-cache', trees]);
-    expect(verify.code).toBe(0);
   });
 
   it('leaves nothing behind: no loop device, mount, work directory, scope record or staged cache entry', async () => {
