@@ -4,9 +4,11 @@
  * a private tree cache and SOURCE_DATE_EPOCH set. The first build installs with dnf and stores the
  * tree under a key that covers the repository's repomd.xml; the second restores it without running
  * the package manager, and the two tarballs are the same bytes. A changed repository (a new
- * repomd.xml) is another key.
+ * repomd.xml) is another key. A damaged entry is detected while it is restored, removed, and
+ * rebuilt by a fresh dnf install whose tarball is the same bytes.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/core/exec.js';
@@ -75,5 +77,26 @@ describe('tree cache on the RPM backend (Azure Linux core-container, offline tes
     const other = /tree cache: (?:miss|hit) ([0-9a-f]{32})/.exec(third.log)?.[1];
     expect(other).toBeDefined();
     expect(other).not.toBe(key);
+  });
+
+  it('a damaged entry (one flipped byte in its archive) is detected, removed and rebuilt by dnf, with the same tarball', async () => {
+    const first = await build('o1', repo.url); // a hit: the entry of the test above
+    const key = /tree cache: hit ([0-9a-f]{32})/.exec(first.log)?.[1];
+    expect(key, first.log.slice(-2000)).toBeDefined();
+    const archive = join(trees, 'entries', key!, 'tree.tar');
+    const fh = await open(archive, 'r+');
+    const at = Math.floor(statSync(archive).size / 2);
+    const b = Buffer.alloc(1);
+    await fh.read(b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    await fh.write(b, 0, 1, at);
+    await fh.close();
+    const rebuilt = await build('o4', repo.url);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.log).toMatch(new RegExp(`tree cache: entry ${key} is damaged`));
+    expect(rebuilt.log).toMatch(/--installroot=/);
+    expect(rebuilt.log).toMatch(new RegExp(`tree cache: stored ${key}`));
+    expect((await run('cmp', [first.tarball, rebuilt.tarball], { allowFailure: true })).code).toBe(0);
+    expect((await run(KILN, ['cache', 'verify', '--tree-cache', trees], { allowFailure: true })).code).toBe(0);
   });
 });
