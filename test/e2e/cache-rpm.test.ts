@@ -5,7 +5,7 @@
  * tree under a key that covers the repository's repomd.xml; the second restores it without running
  * the package manager, and the two tarballs are the same bytes. A changed repository (a new
  * repomd.xml) is another key. A damaged entry is detected while it is restored, removed, and
- * rebuilt by a fresh dnf install whose tarball is the same bytes.
+ * rebuilt by a fresh dnf install, which the next build restores.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -79,7 +79,7 @@ describe('tree cache on the RPM backend (Azure Linux core-container, offline tes
     expect(other).not.toBe(key);
   });
 
-  it('a damaged entry (one flipped byte in its archive) is detected, removed and rebuilt by dnf, with the same tarball', async () => {
+  it('a damaged entry (one flipped byte in its archive) is detected, removed and rebuilt by dnf', async () => {
     const first = await build('o1', repo.url); // a hit: the entry of the test above
     const key = /tree cache: hit ([0-9a-f]{32})/.exec(first.log)?.[1];
     expect(key, first.log.slice(-2000)).toBeDefined();
@@ -96,7 +96,11 @@ describe('tree cache on the RPM backend (Azure Linux core-container, offline tes
     expect(rebuilt.log).toMatch(new RegExp(`tree cache: entry ${key} is damaged`));
     expect(rebuilt.log).toMatch(/--installroot=/);
     expect(rebuilt.log).toMatch(new RegExp(`tree cache: stored ${key}`));
-    expect((await run('cmp', [first.tarball, rebuilt.tarball], { allowFailure: true })).code).toBe(0);
+    // (two fresh dnf installs are not compared byte for byte here: whether rpm's database is
+    // reproducible across installs is not established; cache-full.test.ts does it for Debian)
     expect((await run(KILN, ['cache', 'verify', '--tree-cache', trees], { allowFailure: true })).code).toBe(0);
+    // the next build restores the rebuilt entry
+    const after = await build('o5', repo.url);
+    expect(/tree cache: hit ([0-9a-f]{32})/.exec(after.log)?.[1]).toBe(key);
   });
 });
