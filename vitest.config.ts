@@ -9,8 +9,11 @@ import { defineConfig } from 'vitest/config';
  * build (measured: the four files together 543 s on a loaded 2-core machine, ux.test.ts 409 s of it
  * including the three shared builds). kiln boot's signal handling is proven in the unit tier
  * (test/unit/boot-vm/signals.test.ts: qemu on a blank disk, no build needed).
+ * - cache-full: a damaged disk-build tree cache entry rebuilt by a fresh install (two full Debian
+ *   installs, about 8 min on a loaded 2-core machine); cache.test.ts proves store, restore, the same
+ *   bytes and a miss, and cache-rpm.test.ts a damaged entry detected and rebuilt, in the CI tier.
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts'];
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/cache-full.test.ts'];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).

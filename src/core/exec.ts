@@ -101,6 +101,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
   const shown = opts.shownAs ?? { cmd, args, where: '' };
   logToFile(`$ ${formatCommand(shown.cmd, shown.args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}${shown.where ? `   [${shown.where}]` : ''}`);
   if (opts.interactive) return runInteractive(cmd, args, opts);
+  const started = Date.now();
   return await new Promise<RunResult>((resolve, reject) => {
     const [file, argv] = spawnArgv(cmd, args);
     const child = spawn(file, argv, {
@@ -148,7 +149,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
       if (child.pid) running.delete(child.pid);
       for (const s of ['stdout', 'stderr'] as const) if (partial[s]) handleLine(partial[s], s);
       const exit = code ?? (signal ? 128 + signalNumber(signal) : 1);
-      logToFile(`  => exit ${exit}`);
+      logToFile(`  => exit ${exit} (${((Date.now() - started) / 1000).toFixed(2)} s, ${cmd})`);
       const result: RunResult = {
         code: exit,
         stdout: Buffer.concat(stdoutChunks).toString('utf8'),

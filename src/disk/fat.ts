@@ -65,12 +65,6 @@ export function mkfsVfatArgs(device: string, choice: FatChoice, sizeBytes: numbe
   return args;
 }
 
-/** Random FAT volume id: 8 hex digits; Linux shows it as XXXX-XXXX (the fs "UUID"). */
-export function fatVolumeId(random: () => number = Math.random): { volumeId: string; uuid: string } {
-  const hex = Array.from({ length: 8 }, () => Math.floor(random() * 16).toString(16)).join('').toUpperCase();
-  return { volumeId: hex, uuid: `${hex.slice(0, 4)}-${hex.slice(4)}` };
-}
-
 export async function formatFat(device: string, choice: FatChoice, sizeBytes: number, volumeId: string, label?: string): Promise<void> {
   await run('mkfs.vfat', mkfsVfatArgs(device, choice, sizeBytes, volumeId, label));
 }

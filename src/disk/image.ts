@@ -4,7 +4,6 @@
  * and partition nodes → a filesystem on every partition (none on a BIOS boot partition: grub
  * writes its core image there).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { PartitionSetting } from '../config/model.js';
 import { run } from '../core/exec.js';
@@ -12,8 +11,9 @@ import { info } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import type { BuiltDisk, BuiltPartition } from '../system/types.js';
 import { renderSfdisk, SECTOR, type DiskLayout } from './layout.js';
+import { randomIds, type IdSource } from './ids.js';
 import { attachDisk, type AttachedDisk } from './loop.js';
-import { makeFilesystem } from './mkfs.js';
+import { makeFilesystem, setFilesystemUuid } from './mkfs.js';
 import { isBiosBoot } from './types.js';
 
 export interface PreparedDisk {
@@ -29,9 +29,9 @@ export interface DiskIds {
 }
 
 /** Fresh identifiers: GPT GUIDs, or an MBR disk signature whose PARTUUIDs are <sig>-<nn>. */
-export function newDiskIds(layout: DiskLayout): DiskIds {
-  if (layout.table === 'gpt') return { diskId: randomUUID(), partUuids: layout.partitions.map(() => randomUUID()) };
-  let sig = randomBytes(4).toString('hex');
+export function newDiskIds(layout: DiskLayout, ids: IdSource = randomIds): DiskIds {
+  if (layout.table === 'gpt') return { diskId: ids.uuid('disk'), partUuids: layout.partitions.map((p) => ids.uuid(`partition:${p.id}`)) };
+  let sig = ids.bytes('disk-signature', 4).toString('hex');
   if (sig === '00000000') sig = '4b494c4e';
   return { diskId: `0x${sig}`, partUuids: layout.partitions.map((p) => `${sig}-${String(p.number).padStart(2, '0')}`) };
 }
@@ -47,9 +47,21 @@ export async function partitionFile(path: string, layout: DiskLayout, ids: DiskI
   await run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', path], { input: renderSfdisk(layout, ids.diskId, ids.partUuids) });
 }
 
-export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout, settings: (id: string) => PartitionSetting | undefined): Promise<PreparedDisk> {
-  const ids = newDiskIds(layout);
+export interface PrepareOptions {
+  /** Identifiers: random (default) or derived (reproducible builds). */
+  ids?: IdSource;
+  /**
+   * Fill partitions before the loop device is attached (the tree cache copies filesystem images
+   * in). Returns the ids of the partitions it filled: they get their new UUID instead of mkfs.
+   */
+  prefill?: (path: string) => Promise<ReadonlySet<string>>;
+}
+
+export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout, settings: (id: string) => PartitionSetting | undefined, opts: PrepareOptions = {}): Promise<PreparedDisk> {
+  const idSource = opts.ids ?? randomIds;
+  const ids = newDiskIds(layout, idSource);
   await partitionFile(path, layout, ids);
+  const prefilled = opts.prefill ? await opts.prefill(path) : new Set<string>();
   const attached = await attachDisk(scope, path, layout.partitions.length);
   info(`disk: ${layout.table} on ${attached.device}, ${layout.partitions.length} partition(s), ${layout.sizeBytes / 1024 / 1024} MiB`);
   const partitions: BuiltPartition[] = [];
@@ -71,7 +83,9 @@ export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout
       partitions.push(base); // raw space for grub's core image
       continue;
     }
-    const made = await makeFilesystem(device, p.partition.FsType, p.sizeSectors * SECTOR, p.id);
+    const made = prefilled.has(p.id)
+      ? await setFilesystemUuid(device, p.partition.FsType, p.id, idSource)
+      : await makeFilesystem(device, p.partition.FsType, p.sizeSectors * SECTOR, p.id, undefined, idSource);
     if (made.fatBits) fatBits.set(p.id, made.fatBits);
     partitions.push({ ...base, fsuuid: made.uuid });
   }

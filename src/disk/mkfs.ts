@@ -2,11 +2,11 @@
  * Filesystems for every FsType. Kiln picks each filesystem's UUID itself (instead of asking blkid
  * afterwards, which needs udev-less probing) so fstab and grub can be rendered from known values.
  */
-import { randomUUID } from 'node:crypto';
 import type { FsType } from '../config/model.js';
 import { run } from '../core/exec.js';
 import { warn } from '../core/log.js';
-import { chooseFat, fatVolumeId, formatFat } from './fat.js';
+import { chooseFat, formatFat } from './fat.js';
+import { randomIds, type IdSource } from './ids.js';
 import { isFat } from './types.js';
 
 export interface MadeFilesystem {
@@ -25,31 +25,66 @@ export function mkfsTool(fs: FsType): string {
   return `mkfs.${fs}`;
 }
 
-export async function makeFilesystem(device: string, fs: FsType, sizeBytes: number, partitionId: string, label?: string): Promise<MadeFilesystem> {
-  if (isFat(fs)) {
-    const choice = chooseFat(fs, sizeBytes, partitionId);
-    if (choice.warning) warn(choice.warning);
-    const id = fatVolumeId();
-    await formatFat(device, choice, sizeBytes, id.volumeId, label);
-    return { fsType: fs, uuid: id.uuid, fatBits: choice.bits };
-  }
-  const uuid = randomUUID();
-  const lbl = label ? label.slice(0, 16) : undefined;
+/**
+ * mkfs argv for a non-FAT filesystem (without the device or image path, which comes last). A
+ * derived IdSource also fixes the ext directory-hash seed; timestamps then come from
+ * E2FSPROGS_FAKE_TIME (set by reproducible builds).
+ */
+export function mkfsArgs(fs: FsType, uuid: string, opts: { label?: string; hashSeed?: string } = {}): [string, string[]] {
+  const lbl = opts.label ? opts.label.slice(0, 16) : undefined;
   switch (fs) {
     case 'ext2':
     case 'ext3':
     case 'ext4':
       // -E lazy_*: skip zeroing tables on a sparse file (the kernel does it on first mount anyway)
-      await run(`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', 'lazy_itable_init=1,lazy_journal_init=1', device]);
-      break;
+      return [`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', `lazy_itable_init=1,lazy_journal_init=1${opts.hashSeed ? `,hash_seed=${opts.hashSeed}` : ''}`]];
     case 'xfs':
-      await run('mkfs.xfs', ['-f', '-q', '-m', `uuid=${uuid}`, ...(label ? ['-L', label.slice(0, 12)] : []), device]);
-      break;
+      return ['mkfs.xfs', ['-f', '-q', '-m', `uuid=${uuid}`, ...(opts.label ? ['-L', opts.label.slice(0, 12)] : [])]];
     case 'linux-swap':
-      await run('mkswap', ['-U', uuid, ...(lbl ? ['-L', lbl] : []), device]);
-      break;
+      return ['mkswap', ['-U', uuid, ...(lbl ? ['-L', lbl] : [])]];
     default:
       throw new Error(`unsupported filesystem type ${String(fs)}`);
+  }
+}
+
+export async function makeFilesystem(device: string, fs: FsType, sizeBytes: number, partitionId: string, label?: string, ids: IdSource = randomIds): Promise<MadeFilesystem> {
+  if (isFat(fs)) {
+    const choice = chooseFat(fs, sizeBytes, partitionId);
+    if (choice.warning) warn(choice.warning);
+    const id = fatId(ids, partitionId);
+    await formatFat(device, choice, sizeBytes, id.volumeId, label);
+    return { fsType: fs, uuid: id.uuid, fatBits: choice.bits };
+  }
+  const uuid = ids.uuid(`fs:${partitionId}`);
+  const [cmd, args] = mkfsArgs(fs, uuid, { ...(label ? { label } : {}), ...(ids.derived ? { hashSeed: ids.uuid(`hash-seed:${partitionId}`) } : {}) });
+  await run(cmd, [...args, device]);
+  return { fsType: fs, uuid };
+}
+
+/** The FAT volume id of a partition: 8 hex digits, shown by Linux as XXXX-XXXX. */
+export function fatId(ids: IdSource, partitionId: string): { volumeId: string; uuid: string } {
+  const hex = ids.bytes(`fat:${partitionId}`, 4).toString('hex').toUpperCase();
+  return { volumeId: hex, uuid: `${hex.slice(0, 4)}-${hex.slice(4)}` };
+}
+
+/**
+ * Give a filesystem copied from elsewhere (the tree cache) the UUID this build chose for the
+ * partition. The copy was checked (e2fsck -f) when it was stored, which tune2fs -U needs on a
+ * metadata_csum filesystem; it rewrites the metadata checksums, which are seeded by the UUID.
+ */
+export async function setFilesystemUuid(device: string, fs: FsType, partitionId: string, ids: IdSource = randomIds): Promise<MadeFilesystem> {
+  const uuid = ids.uuid(`fs:${partitionId}`);
+  switch (fs) {
+    case 'ext2':
+    case 'ext3':
+    case 'ext4':
+      await run('tune2fs', ['-U', uuid, device]);
+      break;
+    case 'xfs':
+      await run('xfs_admin', ['-U', uuid, device]);
+      break;
+    default:
+      throw new Error(`cannot set the UUID of a ${fs} filesystem copied from the cache`);
   }
   return { fsType: fs, uuid };
 }

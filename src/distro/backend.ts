@@ -32,6 +32,12 @@ export interface InstallRequest {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * What the tree cache asks a backend about an install before it happens: the parts of the request
+ * that decide the installed tree, plus the fstab the pipeline writes before the install (if any).
+ */
+export type InstallKeyRequest = Pick<InstallRequest, 'sc' | 'packages' | 'kernel' | 'boot' | 'repos' | 'mirror'> & { fstab?: string };
+
 export interface InstalledPackage {
   name: string;
   version: string;
@@ -68,6 +74,15 @@ export interface DistroBackend {
   hostFiles(): string[];
   /** Packages added to what the config lists (kernel, bootloader, initramfs generator). */
   implicitPackages(req: Pick<InstallRequest, 'sc' | 'boot' | 'kernel' | 'packages'>): string[];
+  /**
+   * Everything besides the repositories' metadata that decides what install() puts into the root:
+   * the package set with implicit packages, the repositories, what is written into the root before
+   * the package manager runs, the package manager's command line and the host tools' versions.
+   * The tree cache's key is made of this and repoSnapshot(); nothing here may name a path of one build.
+   */
+  installInputs(req: InstallKeyRequest): Promise<Record<string, unknown>>;
+  /** Fingerprint of the package metadata the repositories offer now; undefined when it cannot be read. */
+  repoSnapshot(req: InstallKeyRequest): Promise<string | undefined>;
   /** Install the packages (and the base system) into `req.root`. Missing packages fail by name. */
   install(req: InstallRequest): Promise<void>;
   /** Installed packages with versions, read from the root's package database. */

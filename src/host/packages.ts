@@ -22,6 +22,12 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'mkfs.xfs': 'xfsprogs',
   mkswap: 'util-linux',
   fsfreeze: 'util-linux',
+  fstrim: 'util-linux',
+  fallocate: 'util-linux',
+  tune2fs: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  dumpe2fs: 'e2fsprogs',
+  xfs_admin: 'xfsprogs',
   'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools',
   mdir: 'mtools',
@@ -78,7 +84,6 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
   ip: 'iproute2',
   'dpkg-scanpackages': 'dpkg-dev',
-  fallocate: 'util-linux',
   findmnt: 'util-linux',
 };
 

@@ -14,7 +14,8 @@
  * directory, loop devices only /dev/loopN whose backing file is inside a work directory, paths only
  * a work directory (or inside one) or one of Kiln's temporary names (`.roast-*`, `.iso-staging-PID`,
  * `kiln boot`'s `kiln-boot-<artifact>-XXXXXX` with its qcow2 overlay,
- * `.NAME.partial-PID` ...), with no symbolic link on the way. Anything else is refused and reported.
+ * `.NAME.partial-PID` ...) or an entry being written in a tree cache's tmp/ directory
+ * (`cacheTemp`), with no symbolic link on the way. Anything else is refused and reported.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
@@ -49,6 +50,21 @@ function canonical(path: string): boolean {
   }
 }
 
+/**
+ * An entry a tree cache build was writing or removing (src/cache/store.ts): `<root>/tmp/` holding
+ * `<key>.<pid>.XXXXXX`, `initramfs-<id>.<pid>.XXXXXX` or `<key>.removed.<pid>.<time>`, where <root>
+ * is a tree cache (it has entries/ and locks/ beside tmp/).
+ */
+export function cacheTemp(path: string): boolean {
+  if (!canonical(path)) return false;
+  const name = basename(path);
+  if (!/^(?:[0-9a-f]{32}|initramfs-i-[0-9a-f]{16}-[0-9a-f]{16})\.\d+\.[A-Za-z0-9]{6}$/.test(name) && !/^[0-9a-f]{32}\.removed\.\d+\.\d+$/.test(name)) return false;
+  const tmp = dirname(path);
+  if (basename(tmp) !== 'tmp') return false;
+  const root = dirname(tmp);
+  return ['entries', 'locks'].every((d) => existsSync(`${root}/${d}`));
+}
+
 /** Inside (or being) a Kiln work directory. */
 export function insideWorkDir(path: string): boolean {
   return canonical(path) && path.split('/').some((part) => WORK_DIR_NAME.test(part));
@@ -65,7 +81,7 @@ export function confined(record: SweepRecord): string | undefined {
       return undefined;
     case 'path':
       if (!canonical(record.path)) return `path ${record.path} is not a canonical absolute path`;
-      if (insideWorkDir(record.path) || TEMP_NAMES.some((re) => re.test(basename(record.path)))) return undefined;
+      if (insideWorkDir(record.path) || TEMP_NAMES.some((re) => re.test(basename(record.path))) || cacheTemp(record.path)) return undefined;
       return `path ${record.path} is neither a Kiln work directory nor one of its temporary files`;
     default:
       return `unknown record ${JSON.stringify(record)}`;

@@ -37,6 +37,9 @@ import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../ro
 import { baseImagesFromConfig } from '../roast/request.js';
 import { applySystemConfig, renderFstab, runScripts } from '../system/index.js';
 import { writeInRoot } from '../system/paths.js';
+import { dpkgExcludesStep } from '../system/steps/dpkg-excludes.js';
+import { chrootEnv, configDigest, hostEnv } from '../reproducible/index.js';
+import { clampTimes, rebuildExtPartitions, writeRebuilt } from '../reproducible/filesystems.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
 import { renderManifest } from './manifest.js';
@@ -44,6 +47,8 @@ import { registerConfigSecrets } from './secrets.js';
 import { planBuild, settingFor, type BuildOptions, type BuildPlan } from './plan.js';
 import { StageTimer } from './timings.js';
 import { hostFilesFor, hostToolsFor } from './tools.js';
+import type { BaseTreeCache, DiskRegion } from '../cache/tree.js';
+import { diskRegions, makeInitramfs, openBuildCache } from './tree-cache.js';
 
 export type { BuildOptions } from './plan.js';
 
@@ -109,6 +114,11 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
     `build ${loaded.name}: SystemConfig "${plan.sc.Name}", ${plan.backend.name} ${plan.backend.release}, ` +
       (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
   );
+  if (plan.reproducible) {
+    // every tool of this build (host and image) reads the same clock and locale
+    Object.assign(process.env, hostEnv(plan.reproducible));
+    stage(`reproducible: SOURCE_DATE_EPOCH=${plan.reproducible.sourceDateEpoch}, seed ${JSON.stringify(plan.reproducible.seed)}, config digest ${configDigest(loaded, plan.sc.Name).slice(0, 16)}`);
+  }
   await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
   privateDir(plan.imageDir);
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
@@ -140,7 +150,15 @@ async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOpt
     ? []
     : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
         // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
-        roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
+        roast({
+          input: result.roastInput,
+          artifacts: plan.artifacts,
+          baseImages,
+          outDir: plan.imageDir,
+          scope,
+          consumeInput: !options.keepRaw,
+          ...(plan.reproducible ? { reproducible: { sourceDateEpoch: plan.reproducible.sourceDateEpoch, ids: plan.ids } } : {}),
+        }),
       );
   const manifest = join(plan.imageDir, 'manifest.json');
   await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
@@ -221,8 +239,11 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
   const mountScope = new Scope(`mounts ${plan.loaded.name}`);
   const releaseMounts = scope.add('mounted tree', () => mountScope.close());
 
-  const prepared = await timer.time('partition and format the disk', () =>
-    prepareDisk(diskScope, rawPath, layout, (id) => settingFor(plan.sc, id)),
+  const regions = diskRegions(plan);
+  const cache = await timer.time('tree cache lookup', () => openBuildCache(plan, regions, plan.reproducible?.sourceDateEpoch));
+  scope.add('tree cache locks', () => cache.close());
+  const prepared = await timer.time(cache.state === 'hit' ? 'partition the disk, copy the cached base tree in' : 'partition and format the disk', () =>
+    prepareDisk(diskScope, rawPath, layout, (id) => settingFor(plan.sc, id), { ids: plan.ids, ...(cache.state === 'hit' ? { prefill: (path: string) => cache.prefill(path, regions) } : {}) }),
   );
   const built = prepared.built;
   for (const [id, bits] of prepared.fatBits) logToFile(`partition ${id}: FAT${bits}`);
@@ -245,7 +266,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     }
   }
 
-  const assembled = await populate(plan, work, root, built, timer, async () => {
+  const assembled = await populate(plan, work, root, built, timer, { cache, regions, raw: rawPath, staging: tree.staging }, async () => {
     const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
     const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
     const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
@@ -254,7 +275,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
         root,
         sc: plan.sc,
         backend: plan.backend,
-        chroot: (argv, o) => chroot(root, argv, o),
+        chroot: inImage(plan, root),
         boot: plan.boot,
         table: layout.table,
         diskDevice: prepared.attached.device,
@@ -269,14 +290,32 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
   });
 
   await timer.time('unmount, fill FAT partitions, detach', async () => {
-    for (const spec of [...specs].reverse()) if (!spec.staged) await flushFilesystem(resolve(join(root, spec.mountPoint)));
+    if (plan.reproducible) await clampTimes(root, plan.reproducible.sourceDateEpoch);
+    for (const spec of [...specs].reverse()) {
+      if (spec.staged) continue;
+      // free blocks (deleted files' data) become holes in the raw file: less to convert and ship
+      await run('fstrim', [resolve(join(root, spec.mountPoint))], { allowFailure: true });
+      await flushFilesystem(resolve(join(root, spec.mountPoint)));
+    }
     await releaseMounts();
     for (const [id, dir] of tree.staging) {
       const p = built.partitions.find((x) => x.id === id)!;
       await copyIntoFat(p.device!, dir);
     }
+    const rebuilt = plan.reproducible
+      ? await rebuildExtPartitions(
+          built.partitions.filter((p) => p.device && p.fsuuid).map((p) => {
+            const at = layout.partitions.find((x) => x.id === p.id)!;
+            return { id: p.id, device: p.device!, fsType: p.fsType, uuid: p.fsuuid!, startBytes: at.startSector * SECTOR, sizeBytes: at.sizeSectors * SECTOR };
+          }),
+          plan.ids,
+          plan.reproducible.sourceDateEpoch,
+          work,
+        )
+      : [];
     await run('sync', ['-f', rawPath]);
     await releaseDisk();
+    await writeRebuilt(rawPath, rebuilt);
   });
   // device names are meaningless once detached
   const disk: BuiltDisk = { ...built, partitions: built.partitions.map(({ device: _d, ...p }) => p) };
@@ -286,24 +325,64 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
 async function buildTree(plan: BuildPlan, work: string, timer: StageTimer): Promise<Assembled> {
   const root = join(work, 'rootfs');
   mkdirSync(root, { recursive: true });
-  const assembled = await populate(plan, work, root, undefined, timer, async () => {});
-  return { ...assembled, roastInput: { kind: 'tree', path: root } };
+  const cache = await timer.time('tree cache lookup', () => openBuildCache(plan, undefined, plan.reproducible?.sourceDateEpoch));
+  try {
+    const assembled = await populate(plan, work, root, undefined, timer, { cache }, async () => {});
+    if (plan.reproducible) await clampTimes(root, plan.reproducible.sourceDateEpoch);
+    return { ...assembled, roastInput: { kind: 'tree', path: root } };
+  } finally {
+    await cache.close();
+  }
 }
 
-/** Install, configure and run the scripts in the format's order; `boot` runs between the script phases. */
+/** Where the base tree comes from and goes to: the tree cache, the disk's partitions, the FAT staging directories. */
+interface TreeSource {
+  cache: BaseTreeCache;
+  regions?: DiskRegion[];
+  raw?: string;
+  staging?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Install (or restore the cached base tree), configure and run the scripts in the format's order;
+ * `boot` runs between the script phases.
+ */
 async function populate(
   plan: BuildPlan,
   work: string,
   root: string,
   disk: BuiltDisk | undefined,
   timer: StageTimer,
+  source: TreeSource,
   boot: (ctx: SystemContext) => Promise<void>,
 ): Promise<Omit<Assembled, 'roastInput' | 'disk'>> {
-  // written before any package: the kernel's initramfs is built knowing the root filesystem (fsck helpers)
-  if (disk) await writeInRoot(root, '/etc/fstab', renderFstab(disk), { mode: 0o644 });
-
-  await timer.time('install packages', () =>
-    plan.backend.install({
+  const { cache } = source;
+  timer.notes.treeCache = { state: cache.state, ...(cache.key ? { key: cache.key.key } : {}), ...(cache.reason ? { reason: cache.reason } : {}) };
+  const chrootFn: ChrootFn = inImage(plan, root);
+  const ctx: SystemContext = {
+    root,
+    loaded: plan.loaded,
+    sc: plan.sc,
+    distro: plan.backend.decl,
+    ...(disk ? { disk } : {}),
+    chroot: (argv, opts) => chrootFn(argv, opts ? { ...opts } : {}),
+  };
+  let restored = false;
+  if (cache.state === 'hit') {
+    // disk builds: the filesystems were copied in before the disk was attached (prefill)
+    restored = await timer.time('restore the cached base tree', async () => {
+      if (disk) {
+        await cache.restoreDirectories(source.staging ?? new Map());
+        return true;
+      }
+      return await cache.restoreTree(root);
+    });
+    await cache.restored();
+  }
+  if (!restored) {
+    // written before any package: the kernel's initramfs is built knowing the root filesystem (fsck helpers)
+    if (disk) await writeInRoot(root, '/etc/fstab', renderFstab(disk), { mode: 0o644 });
+    const request = {
       root,
       sc: plan.sc,
       packages: plan.packages,
@@ -313,21 +392,27 @@ async function populate(
       ...(plan.mirror ? { mirror: plan.mirror } : {}),
       cacheDir: plan.cacheDir,
       scratchDir: work,
-      onProgress: (done, total) => progressCount('packages', done, total),
-    }),
-  );
-  endProgress();
-  const chrootFn: ChrootFn = (argv, opts) => chroot(root, argv, opts);
-  const ctx: SystemContext = {
-    root,
-    loaded: plan.loaded,
-    sc: plan.sc,
-    distro: plan.backend.decl,
-    ...(disk ? { disk } : {}),
-    chroot: (argv, opts) => chrootFn(argv, opts ? { ...opts } : {}),
-  };
+      onProgress: (done: number, total: number) => progressCount('packages', done, total),
+    };
+    await timer.time('install packages', () => plan.backend.install(request));
+    endProgress();
+    if (cache.storing) {
+      // the dpkg filters' pruning is decided by install-time keys alone: the cached tree has it done
+      await applySystemConfig(ctx, [dpkgExcludesStep]);
+      await timer.time('store the base tree in the cache', async () =>
+        cache.capture({
+          root,
+          ...(source.raw ? { raw: source.raw } : {}),
+          ...(source.regions ? { regions: source.regions } : {}),
+          ...(source.staging ? { staging: source.staging } : {}),
+          packages: (await plan.backend.manifest(root)).length,
+          snapshotNow: () => plan.backend.repoSnapshot(request),
+        }),
+      );
+    }
+  }
   await timer.time('system configuration', () => applySystemConfig(ctx));
-  if (disk) await timer.time('initramfs', () => plan.backend.updateInitramfs(root, chrootFn));
+  if (disk) timer.notes.initramfs = await timer.time('initramfs', () => makeInitramfs(plan, root, chrootFn, work, plan.reproducible?.sourceDateEpoch));
   await timer.time('PostInstallScripts', () => runScripts(ctx, 'PostInstallScripts'));
   await boot(ctx);
   await timer.time('FinalizeImageScripts', () => runScripts(ctx, 'FinalizeImageScripts'));
@@ -348,6 +433,12 @@ function previousStageTimes(file: string): { estimateSeconds?: Record<string, nu
   } catch {
     return {};
   }
+}
+
+/** Run a program inside the image (a reproducible build adds SOURCE_DATE_EPOCH to its environment). */
+function inImage(plan: BuildPlan, root: string): ChrootFn {
+  const extra = chrootEnv(plan.reproducible);
+  return (argv, opts) => chroot(root, argv, { ...opts, env: { ...extra, ...opts?.env } });
 }
 
 /** rm -rf that never crosses into another filesystem (a mount left behind stays untouched). */

@@ -10,6 +10,8 @@ import type { BootKind, DistroBackend } from '../distro/backend.js';
 import { backendFor } from '../distro/registry.js';
 import { LayoutError, planLayout, type DiskLayout } from '../disk/layout.js';
 import type { ArtifactRequest } from '../roast/index.js';
+import { randomIds, type IdSource } from '../disk/ids.js';
+import { reproducibleIds, reproducibleSettings, type Reproducible } from '../reproducible/index.js';
 
 export interface BuildOptions {
   /** Output root (default ./out). */
@@ -24,6 +26,16 @@ export interface BuildOptions {
   skipArtifacts?: boolean;
   /** Mirror root replacing the distribution's default repositories (wins over Distro.Mirror). */
   mirror?: string;
+  /** Neither look up nor store base trees and initramfs images (--no-cache). */
+  noCache?: boolean;
+  /** Base-tree cache directory (default /var/cache/kiln/trees). */
+  treeCacheDir?: string;
+  /** Bound of the tree cache in bytes (default 16 GiB). */
+  cacheMaxBytes?: number;
+  /** Reproducible build (also on with SOURCE_DATE_EPOCH in the environment or a seed). */
+  reproducible?: boolean;
+  /** Seed of the derived identifiers of a reproducible build (default empty). */
+  seed?: string;
 }
 
 export interface BuildPlan {
@@ -44,6 +56,10 @@ export interface BuildPlan {
   logFile: string;
   cacheDir: string;
   options: BuildOptions;
+  /** Set for a reproducible build. */
+  reproducible?: Reproducible;
+  /** Where the disk's identifiers come from (random, or derived for a reproducible build). */
+  ids: IdSource;
 }
 
 export function chooseSystemConfig(loaded: LoadedConfig, name?: string): SystemConfig {
@@ -82,6 +98,13 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
     ...(disk?.Artifacts ?? []).map((a) => ({ ...a })),
     ...(disk?.Partitions ?? []).flatMap((p) => (p.Artifacts ?? []).map((a) => ({ ...a, partitionId: p.ID }))),
   ];
+  const reproducible = reproducibleSettings(options);
+  const xfs = (disk?.Partitions ?? []).find((p) => p.FsType === 'xfs');
+  if (reproducible && partitioned && xfs) {
+    throw new KilnError(`${loaded.file}: partition "${xfs.ID}" is xfs, which cannot be made reproducibly (its layout comes from the kernel's writes)`, ExitCode.InvalidConfig, [
+      'reproducible builds support ext2/3/4, FAT and swap partitions; use ext4, or build without SOURCE_DATE_EPOCH / --reproducible',
+    ]);
+  }
   const outRoot = resolve(options.outDir ?? 'out');
   const kernel = sc.KernelOptions?.default;
   const mirror = options.mirror ?? sc.Distro?.Mirror;
@@ -100,5 +123,7 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
     logFile: join(outRoot, 'logs', `${loaded.name}.log`),
     cacheDir: resolve(options.cacheDir ?? `/var/cache/kiln/${backend.name}-${backend.release}`),
     options,
+    ...(reproducible ? { reproducible } : {}),
+    ids: reproducible ? reproducibleIds(reproducible, loaded, sc.Name) : randomIds,
   };
 }

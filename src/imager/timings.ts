@@ -3,6 +3,8 @@ import { stage, stageEnd } from '../core/log.js';
 
 export class StageTimer {
   readonly stages: { name: string; seconds: number }[] = [];
+  /** Facts about the build for the timings file (e.g. the tree cache's answer). */
+  readonly notes: Record<string, unknown> = {};
   private readonly started = Date.now();
 
   async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -25,7 +27,7 @@ export class StageTimer {
   }
 
   /** Also records the peak resident memory of Kiln's own process so far (children excluded). */
-  toJSON(): { stages: { name: string; seconds: number }[]; totalSeconds: number; maxRssMiB: number } {
-    return { stages: this.stages, totalSeconds: this.totalSeconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 };
+  toJSON(): { stages: { name: string; seconds: number }[]; totalSeconds: number; maxRssMiB: number; notes: Record<string, unknown> } {
+    return { stages: this.stages, totalSeconds: this.totalSeconds, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 102.4) / 10, notes: this.notes };
   }
 }

@@ -18,8 +18,10 @@ const COMPRESSION_TOOLS: Record<string, string[]> = { gz: ['gzip'], xz: ['xz'], 
 
 export function hostToolsFor(plan: BuildPlan): string[] {
   const tools = new Set<string>(['bwrap', 'setpriv', 'mount', 'umount', ...plan.backend.hostTools()]);
+  if (!plan.options.noCache) for (const t of ['flock', 'tar', 'xfs_io', 'fallocate', 'tune2fs', 'e2fsck']) tools.add(t);
+  if (plan.reproducible) for (const t of ['debugfs', 'dumpe2fs', 'fallocate', 'xfs_io']) tools.add(t);
   if (plan.layout) {
-    for (const t of ['losetup', 'partx', 'sfdisk', 'fsfreeze']) tools.add(t);
+    for (const t of ['losetup', 'partx', 'sfdisk', 'fsfreeze', 'fstrim']) tools.add(t);
     for (const p of plan.layout.partitions) {
       tools.add(mkfsTool(p.partition.FsType));
       if (isFat(p.partition.FsType)) tools.add('mcopy');

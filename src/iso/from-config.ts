@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { build } from '../imager/index.js';
+import { build, type BuildOptions } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { emitEvent, setLogFile, stage } from '../core/log.js';
@@ -32,6 +32,8 @@ export interface IsoFromConfigOptions {
   rebuildInitrd?: boolean;
   /** Keep each SystemConfig's raw disk as <out>/images/<config>/<config>-<n>.raw (n from 1, config order). */
   keepRaw?: boolean;
+  /** Tree cache and reproducibility settings for the images' builds. */
+  imageOptions?: Pick<BuildOptions, 'noCache' | 'treeCacheDir' | 'cacheMaxBytes' | 'reproducible' | 'seed'>;
 }
 
 export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
@@ -71,6 +73,7 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
         systemConfig: sc.Name,
         ...(opts.packageCacheDir ? { cacheDir: opts.packageCacheDir } : {}),
         ...(opts.mirror ? { mirror: opts.mirror } : {}),
+        ...opts.imageOptions,
       });
       if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
       const manifest = JSON.parse(readFileSync(r.manifest, 'utf8')) as { kernel?: string; packages: InstalledPackage[] };

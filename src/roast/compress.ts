@@ -16,7 +16,8 @@ export function isCompression(value: string): value is Compression {
 export function compressorArgv(kind: Compression): string[] {
   switch (kind) {
     case 'gz':
-      return ['pigz', '-6', '-c'];
+      // -n: no file name or time in the header (the same input always gives the same bytes)
+      return ['pigz', '-6', '-n', '-c'];
     case 'xz':
       return ['xz', '-6', '-T0', '-c'];
     case 'zst':

@@ -224,6 +224,7 @@ export async function roast(req: RoastRequest): Promise<string[]> {
         ...(plan.innerCompression ? { compression: plan.innerCompression } : {}),
         ...(plan.baseImage ? { baseImage: resolve(plan.baseImage) } : {}),
         ...(plan.consumes ? { consumeSource: true } : {}),
+        ...(req.reproducible ? { reproducible: req.reproducible } : {}),
       };
       if (plan.compression) {
         const intermediate = plan.converter.name === 'raw' ? from : join(jobDir, `out.${plan.converter.extension}`);

@@ -3,6 +3,13 @@
  * what it reads (a whole disk, one partition's bytes, or a root directory tree) and what it writes.
  */
 import type { Scope } from '../core/scope.js';
+import type { IdSource } from '../disk/ids.js';
+
+/** A reproducible build's clock and identifiers: converters put no random or time-based value in their output. */
+export interface ReproducibleRoast {
+  sourceDateEpoch: number;
+  ids: IdSource;
+}
 
 /** What a converter reads. A partition is handed over already extracted to its own sparse file. */
 export type InputKind = 'disk' | 'partition' | 'tree';
@@ -49,6 +56,8 @@ export interface RoastRequest {
    * That artifact is made last; the input path is gone afterwards.
    */
   consumeInput?: boolean;
+  /** Same input, same bytes: identifiers derived, timestamps clamped (a reproducible build). */
+  reproducible?: ReproducibleRoast;
 }
 
 /** What a converter is given: a source of its input kind and a (temporary) output path to create. */
@@ -68,6 +77,7 @@ export interface ConvertJob {
   baseImage?: string;
   /** The source may be moved into the output instead of copied (see RoastRequest.consumeInput). */
   consumeSource?: boolean;
+  reproducible?: ReproducibleRoast;
 }
 
 export interface Converter {

@@ -14,6 +14,7 @@ import { additionalFilesStep } from './steps/additional-files.js';
 import { dpkgExcludesStep } from './steps/dpkg-excludes.js';
 import { fstabStep } from './steps/fstab.js';
 import { groupsStep } from './steps/groups.js';
+import { hostKeysStep } from './steps/host-keys.js';
 import { hostnameStep } from './steps/hostname.js';
 import { machineIdStep } from './steps/machine-id.js';
 import { networksStep } from './steps/networks.js';
@@ -28,7 +29,11 @@ export { kernelCommandLine, kernelCommandLineSettings, type CmdlineOptions } fro
 export { dpkgExcludes, DPKG_EXCLUDES_FILE } from './render/dpkg-excludes.js';
 export { renderFstab } from './render/fstab.js';
 
-/** Ordered: groups before the users that join them; files after users (they may land in homes); machine-id last. */
+/**
+ * Ordered: groups before the users that join them; files after users (they may land in homes);
+ * SSH host keys made while packages installed are removed before the files (a config may ship
+ * its own); machine-id last.
+ */
 export const systemSteps: SystemStep[] = [
   hostnameStep,
   dpkgExcludesStep,
@@ -36,6 +41,7 @@ export const systemSteps: SystemStep[] = [
   usersStep,
   fstabStep,
   networksStep,
+  hostKeysStep,
   additionalFilesStep,
   selinuxStep,
   machineIdStep,

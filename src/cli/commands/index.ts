@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { registerBoot } from './boot.js';
 import { registerBuild } from './build.js';
+import { registerCache } from './cache.js';
+import { registerDiff } from './diff.js';
 import { registerClean } from './clean.js';
 import { registerCompletion } from './completion.js';
 import { registerInspect } from './inspect.js';
@@ -20,6 +22,8 @@ export function registerCommands(program: Command): void {
   registerBoot(program);
   registerInspect(program);
   registerClean(program);
+  registerCache(program);
+  registerDiff(program);
   registerPrereqs(program);
   registerCompletion(program);
 }

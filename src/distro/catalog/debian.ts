@@ -47,6 +47,36 @@ export const debian: DistroDecl = {
     // zstd: fast to make and to unpack (initramfs-tools falls back to gzip without it)
     packages: ['initramfs-tools', 'zstd'],
     fileName: (kver) => `initrd.img-${kver}`,
+    // initramfs-tools: its hooks and scripts, the settings and udev/modprobe files its hooks read
+    // (hooks/udev, kmod, fsck, resume, keymap, dmsetup and the cryptsetup/mdadm/lvm/dropbear hooks
+    // when installed). /etc/fstab is not read: Kiln sets FSTYPE (see the backend).
+    inputs: {
+      config: [
+        '/etc/initramfs-tools',
+        '/usr/share/initramfs-tools',
+        '/usr/sbin/mkinitramfs',
+        '/etc/modprobe.d',
+        '/usr/lib/modprobe.d',
+        '/etc/udev',
+        '/usr/lib/udev/rules.d',
+        '/etc/systemd/network',
+        '/etc/crypttab',
+        '/etc/cryptsetup-initramfs',
+        '/etc/mdadm',
+        '/etc/lvm',
+        '/etc/dropbear',
+        '/etc/iscsi',
+        '/etc/default/keyboard',
+        '/etc/console-setup',
+        '/etc/ld.so.conf',
+        '/etc/ld.so.conf.d',
+        '/boot/config-{kver}',
+        '/boot/vmlinuz-{kver}',
+      ],
+      listings: ['/usr/lib/modules/{kver}', '/usr/lib/firmware'],
+      // mkinitramfs writes an empty fstab and an mtab link, runs ldconfig and depmod on its own tree
+      generated: ['/etc/fstab', '/etc/mtab', '/etc/ld.so.cache', '/usr/lib/modules/{kver}/modules.*'],
+    },
   },
   kernelAliases: { kernel: 'linux-image-amd64' },
   // grub-*-bin: modules and grub-mkimage without the postinst that runs grub-install on the

@@ -96,6 +96,18 @@ export interface InitramfsConvention {
   packages: readonly string[];
   /** File name under /boot for kernel version `kver`. */
   fileName(kver: string): string;
+  /**
+   * What the generator reads besides the files it copies into the initramfs (image paths; `{kver}`
+   * is each kernel version): `config` files and directories by content, `listings` directories by
+   * their names only (which modules and firmware exist). With the copied files' own content, this
+   * decides whether a cached initramfs can stand in for a new one (src/cache/initramfs.ts).
+   */
+  inputs: {
+    config: readonly string[];
+    listings: readonly string[];
+    /** Paths the generator writes itself (not copies from the image): not inputs. A trailing `*` matches any name. */
+    generated: readonly string[];
+  };
 }
 
 /** How DisableRpmDocs / OverrideRpmLocales are honoured. */

@@ -18,7 +18,7 @@ import { run } from '../../core/exec.js';
 import { endProgress, info, logToFile, warn } from '../../core/log.js';
 import { dpkgExcludes, DPKG_EXCLUDES_FILE } from '../../system/render/dpkg-excludes.js';
 import { dropArchives, syncIn, syncListsIn, syncListsOut, syncOut } from './cache.js';
-import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
+import type { ChrootFn, DistroBackend, InstalledPackage, InstallKeyRequest, InstallRequest, PackageStateRequest } from '../backend.js';
 import { BackendBase } from '../common.js';
 import { downloadPackages, installPackages, type DebianInstall } from './install-root.js';
 import { dpkgLicenses } from './licenses.js';
@@ -26,7 +26,29 @@ import { finishDebianPackageState } from './package-state.js';
 import { missingPackages, PackageProgress } from './progress.js';
 import { authConf, authSources, sourceLines } from './sources.js';
 import { registerSecret, splitCredentials } from '../../core/credentials.js';
-import { copyBytes, createFileAt, resolveInRoot, withDirInRoot, writeInRoot } from '../../system/paths.js';
+import { copyBytes, createFileAt, readInRoot, resolveInRoot, withDirInRoot, writeInRoot } from '../../system/paths.js';
+import { hostPackageVersions } from '../../host/versions.js';
+import { mmdebstrapArgs, sandboxSources } from './mmdebstrap.js';
+import { debianSnapshot, dpkgArch } from './tree-key.js';
+
+/** Where Kiln's initramfs-tools settings go (written before the install, so they are in the base tree). */
+export const INITRAMFS_CONF = '/etc/initramfs-tools/conf.d/kiln.conf';
+
+/**
+ * initramfs-tools settings: zstd (fast to make and to unpack; initramfs-tools falls back to gzip
+ * without it), and FSTYPE = the filesystem types of / and /usr from the fstab written before the
+ * install. Without FSTYPE the fsck hook probes the root device named in fstab (PARTUUID=…), which
+ * does not resolve inside a build chroot, and the initramfs silently lacks the fsck helper.
+ */
+export function initramfsConf(fstab: string | undefined): string {
+  const types = new Set<string>();
+  for (const line of (fstab ?? '').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (!f[0] || f[0].startsWith('#')) continue;
+    if ((f[1] === '/' || f[1] === '/usr') && f[2] && f[2] !== 'auto') types.add(f[2]);
+  }
+  return `COMPRESS=zstd\nCOMPRESSLEVEL=3\n${types.size ? `FSTYPE=${[...types].join(',')}\n` : ''}`;
+}
 
 export class DebianBackend extends BackendBase implements DistroBackend {
   readonly family = 'debian' as const;
@@ -39,14 +61,31 @@ export class DebianBackend extends BackendBase implements DistroBackend {
     return ['/usr/share/mmdebstrap/hooks/eatmydata/customize.sh'];
   }
 
+  async installInputs(req: InstallKeyRequest): Promise<Record<string, unknown>> {
+    const packages = this.packageSet(req).sort();
+    const sources = sourceLines(req.repos, this.release, req.mirror, this.decl);
+    return {
+      sources,
+      packages,
+      dpkgExcludes: dpkgExcludes(req.sc) ?? null,
+      initramfsConf: initramfsConf(req.fstab),
+      mmdebstrap: mmdebstrapArgs({ root: 'ROOT', release: this.release, packages, sources: sandboxSources(sources), eatmydata: true, deferInitramfs: packages.includes('initramfs-tools') }),
+      host: await hostPackageVersions(['mmdebstrap', 'apt', 'dpkg']),
+    };
+  }
+
+  async repoSnapshot(req: InstallKeyRequest): Promise<string | undefined> {
+    // credentials (never in a source line) reach the Release download as an auth.conf, like apt's
+    return await debianSnapshot(sourceLines(req.repos, this.release, req.mirror, this.decl), await dpkgArch(), authConf(authSources(req.repos, req.mirror)));
+  }
+
   async install(req: InstallRequest): Promise<void> {
     const packages = this.packageSet(req);
     const sources = sourceLines(req.repos, this.release, req.mirror, this.decl);
     // written before any package: dpkg honours the path filters from the first file on
     const excludes = dpkgExcludes(req.sc);
     if (excludes) await writeInRoot(req.root, DPKG_EXCLUDES_FILE, excludes, { mode: 0o644 });
-    // zstd initramfs: fast to make and to unpack (initramfs-tools falls back to gzip without zstd)
-    await writeInRoot(req.root, '/etc/initramfs-tools/conf.d/kiln.conf', 'COMPRESS=zstd\nCOMPRESSLEVEL=3\n', { mode: 0o644 });
+    await writeInRoot(req.root, INITRAMFS_CONF, initramfsConf(await readInRoot(req.root, '/etc/fstab')), { mode: 0o644 });
     const archives = join(req.scratchDir, 'apt-archives');
     const lists = join(req.scratchDir, 'apt-lists');
     const sourcesKey = createHash('sha256').update(sources.join('\n')).digest('hex').slice(0, 16);

@@ -16,11 +16,12 @@ import { run, which } from '../../core/exec.js';
 import { runInToolSandbox, type ToolSandbox } from '../../chroot/chroot.js';
 import { endProgress, info } from '../../core/log.js';
 import { copyIntoRoot, removeInRoot, writeInRoot } from '../../system/paths.js';
-import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
+import type { ChrootFn, DistroBackend, InstalledPackage, InstallKeyRequest, InstallRequest, PackageStateRequest } from '../backend.js';
 import { BackendBase } from '../common.js';
 import { excludeDocs, hostMacros, imageMacros, RPM_DBPATH } from './macros.js';
 import { RpmProgress, rpmFailure } from './progress.js';
 import { describeRepos, renderRepoFile, rpmRepos, trustedKeyDir, type RpmRepo } from './repos.js';
+import { repoInputs, rpmSnapshot, toolVersion } from './tree-key.js';
 
 const MANIFEST_DIR = '/var/lib/rpmmanifest';
 /** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
@@ -35,6 +36,27 @@ export class RpmBackend extends BackendBase implements DistroBackend {
 
   hostFiles(): string[] {
     return [];
+  }
+
+  async installInputs(req: InstallKeyRequest): Promise<Record<string, unknown>> {
+    const packages = this.packageSet(req).sort();
+    const repos = rpmRepos(this.decl, this.release, req.repos, req.mirror);
+    const tool = (await which('tdnf')) ? 'tdnf' : 'dnf';
+    const placeholder = { ...req, root: 'ROOT', cacheDir: 'CACHE', scratchDir: 'SCRATCH' } as InstallRequest;
+    return {
+      repos: repoInputs(repos),
+      packages,
+      hostMacros: hostMacros(req.sc),
+      imageMacros: imageMacros(req.sc),
+      tool: await toolVersion(tool),
+      rpm: await toolVersion('rpm'),
+      conf: tool === 'tdnf' ? tdnfConf('CACHE', 'REPOS') : dnfConf('CACHE', 'REPOS', 'WORK'),
+      args: tool === 'tdnf' ? tdnfArgs(placeholder, 'CONF', 'REPOS', this.release, packages) : dnfArgs(placeholder, 'CONF', 'REPOS', 'EMPTY', this.release, packages),
+    };
+  }
+
+  async repoSnapshot(req: InstallKeyRequest): Promise<string | undefined> {
+    return await rpmSnapshot(rpmRepos(this.decl, this.release, req.repos, req.mirror), this.release);
   }
 
   async install(req: InstallRequest): Promise<void> {

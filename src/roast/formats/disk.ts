@@ -5,9 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { run } from '../../core/exec.js';
 import type { Converter, ConvertJob } from '../types.js';
 import { copySparse } from '../sparse.js';
+import { stabilizeVhdx, stabilizeVmdk } from '../stable-ids.js';
+import type { IdSource } from '../../disk/ids.js';
 import { fixedVhdFooter, parseVhdFooter, VHD_FOOTER_SIZE, vhdVirtualSize } from '../vhd-footer.js';
 
 const QEMU_IMG_HINT = 'qemu-img comes with the Debian package qemu-utils';
@@ -40,7 +43,8 @@ async function writeFixedVhd(job: ConvertJob): Promise<void> {
   const { size } = await stat(job.source);
   const virtualSize = vhdVirtualSize(size);
   await takeOrCopy(job);
-  const footer = fixedVhdFooter(virtualSize, { uniqueId: randomBytes(16) });
+  const r = job.reproducible;
+  const footer = fixedVhdFooter(virtualSize, r ? { uniqueId: r.ids.bytes(`vhd:${job.name}`, 16), createdAt: new Date(r.sourceDateEpoch * 1000) } : { uniqueId: randomBytes(16) });
   const fh = await open(job.output, 'r+');
   try {
     await fh.truncate(virtualSize); // the padding up to the MiB boundary stays a hole
@@ -59,12 +63,22 @@ async function writeFixedVhd(job: ConvertJob): Promise<void> {
  * (bench/roast.ts and by hand, 0.5 and 2.8 GiB of data) and gave no consistent gain, so Kiln runs
  * exactly the reference command.
  */
-function qemuImg(format: string, options: string[]): Converter['convert'] {
+function qemuImg(format: string, options: string[], stabilize?: (path: string, ids: IdSource) => Promise<void>): Converter['convert'] {
   return async (job) => {
     const args = ['convert', '-f', 'raw', '-O', format];
     if (options.length) args.push('-o', options.join(','));
-    await run('qemu-img', [...args, job.source, job.output], { hint: QEMU_IMG_HINT });
+    // written under its final name (a VMDK names its own file in its descriptor), then moved
+    const named = join(job.workDir, intendedName(job.output));
+    await run('qemu-img', [...args, job.source, named], { hint: QEMU_IMG_HINT });
+    await rename(named, job.output);
+    // qemu-img writes random identifiers into these formats
+    if (job.reproducible && stabilize) await stabilize(job.output, job.reproducible.ids);
   };
+}
+
+/** The name a temporary output stands for (".core.vmdk.partial-123" → "core.vmdk"). */
+export function intendedName(output: string): string {
+  return basename(output).replace(/^\.(.*)\.partial-\d+$/, '$1');
 }
 
 export const vhdx: Converter = {
@@ -73,7 +87,7 @@ export const vhdx: Converter = {
   extension: 'vhdx',
   accepts: ['disk', 'partition'],
   description: 'dynamic VHDX (qemu-img convert -O vhdx -o subformat=dynamic)',
-  convert: qemuImg('vhdx', ['subformat=dynamic']),
+  convert: qemuImg('vhdx', ['subformat=dynamic'], stabilizeVhdx),
 };
 
 export const qcow2: Converter = {
@@ -92,5 +106,5 @@ export const vmdk: Converter = {
   extension: 'vmdk',
   accepts: ['disk', 'partition'],
   description: 'stream-optimised VMDK (qemu-img convert -O vmdk -o subformat=streamOptimized)',
-  convert: qemuImg('vmdk', ['subformat=streamOptimized']),
+  convert: qemuImg('vmdk', ['subformat=streamOptimized'], stabilizeVmdk),
 };

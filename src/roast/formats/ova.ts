@@ -33,6 +33,7 @@ async function writeOva(job: ConvertJob): Promise<void> {
   await writeFile(join(job.workDir, files.mf), manifest);
   await run('tar', [
     '--format=ustar', '--owner=0', '--group=0', '--numeric-owner', '--mode=0644',
+    ...(job.reproducible ? [`--mtime=@${job.reproducible.sourceDateEpoch}`] : []),
     '-cf', job.output, '-C', job.workDir, files.ovf, files.mf, files.disk,
   ]);
 }

@@ -18,12 +18,15 @@ function tarball(kind: Compression): Converter {
     accepts: ['tree'],
     description: `root filesystem tarball (GNU tar --xattrs --acls --numeric-owner --sparse | ${compressorArgv(kind)[0]})`,
     async convert(job) {
+      const r = job.reproducible;
       await run(
         'tar',
         [
           '--create', '--file', job.output,
           `--use-compress-program=${compressorArgv(kind).filter((a) => a !== '-c').join(' ')}`,
           '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--sparse',
+          // reproducible: member order by name, times clamped, no access or change times
+          ...(r ? ['--sort=name', `--mtime=@${r.sourceDateEpoch}`, '--clamp-mtime', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime'] : []),
           '--one-file-system', '-C', job.source, '.',
         ],
         { hint: compressorHint(kind) },
@@ -56,7 +59,9 @@ export const erofs: Converter = {
   accepts: ['tree'],
   description: 'EROFS image of the root filesystem (mkfs.erofs -zlz4hc)',
   async convert(job) {
-    await run('mkfs.erofs', ['-zlz4hc', '--quiet', job.output, job.source], {
+    const r = job.reproducible;
+    const fixed = r ? [`-T${r.sourceDateEpoch}`, `-U${r.ids.uuid(`erofs:${job.name}`)}`] : [];
+    await run('mkfs.erofs', ['-zlz4hc', '--quiet', ...fixed, job.output, job.source], {
       hint: 'mkfs.erofs comes with the Debian package erofs-utils',
     });
   },

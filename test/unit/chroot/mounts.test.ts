@@ -8,8 +8,8 @@ describe('mount tree', () => {
   });
 
   it('keeps MountOptions except those that would stop the build writing or running programs', () => {
-    expect(buildMountOptions('ext4', undefined)).toEqual(['-t', 'ext4', '-o', 'noinit_itable']);
-    expect(buildMountOptions('ext4', 'ro,noexec,noatime,x-systemd.growfs,data=journal')).toEqual(['-t', 'ext4', '-o', 'noatime,data=journal,noinit_itable']);
+    expect(buildMountOptions('ext4', undefined)).toEqual(['-t', 'ext4', '-o', 'noinit_itable,barrier=0']);
+    expect(buildMountOptions('ext4', 'ro,noexec,noatime,x-systemd.growfs,data=journal')).toEqual(['-t', 'ext4', '-o', 'noatime,data=journal,noinit_itable,barrier=0']);
     expect(buildMountOptions('xfs', 'defaults')).toEqual(['-t', 'xfs']);
   });
 });

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseFat, fatVolumeId, formatFat, sectorsPerCluster, copyIntoFat } from '../../../src/disk/fat.js';
+import { chooseFat, formatFat, sectorsPerCluster, copyIntoFat } from '../../../src/disk/fat.js';
+import { fatId } from '../../../src/disk/mkfs.js';
 import { output, run } from '../../../src/core/exec.js';
 import { mkdirSync, writeFileSync, truncateSync, closeSync, openSync } from 'node:fs';
 
@@ -31,7 +32,7 @@ describe('FAT: what a requested FAT type becomes', () => {
   });
 
   it('volume ids are 8 hex digits shown as XXXX-XXXX', () => {
-    const id = fatVolumeId(() => 0.5);
+    const id = fatId({ derived: true, uuid: () => '', bytes: (_l, n) => Buffer.alloc(n, 0x88) }, 'boot');
     expect(id).toEqual({ volumeId: '88888888', uuid: '8888-8888' });
   });
 
