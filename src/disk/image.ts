@@ -11,6 +11,7 @@ import { run } from '../core/exec.js';
 import { info } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import type { BuiltDisk, BuiltPartition } from '../system/types.js';
+import { openStack, type OpenStack, type StackPlan } from './layers/index.js';
 import { renderSfdisk, SECTOR, type DiskLayout } from './layout.js';
 import { attachDisk, type AttachedDisk } from './loop.js';
 import { makeFilesystem } from './mkfs.js';
@@ -21,6 +22,8 @@ export interface PreparedDisk {
   attached: AttachedDisk;
   /** FAT width used per partition id (FAT partitions only). */
   fatBits: Map<string, 12 | 16 | 32>;
+  /** Partitions with device layers, opened (sealed by the pipeline after the last unmount). */
+  stacks: OpenStack[];
 }
 
 export interface DiskIds {
@@ -47,22 +50,38 @@ export async function partitionFile(path: string, layout: DiskLayout, ids: DiskI
   await run('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', path], { input: renderSfdisk(layout, ids.diskId, ids.partUuids) });
 }
 
-export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout, settings: (id: string) => PartitionSetting | undefined): Promise<PreparedDisk> {
+export interface PrepareOptions {
+  settings: (id: string) => PartitionSetting | undefined;
+  /** Device layers per partition (disk/layers planStacks). */
+  stacks?: StackPlan;
+  /** Private directory for layer staging files (LUKS plaintext). */
+  workDir: string;
+  /** fstab's identifier for a partition whose setting names none (default partuuid). */
+  defaultMountIdentifier?: BuiltPartition['mountIdentifier'];
+}
+
+export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout, opts: PrepareOptions): Promise<PreparedDisk> {
   const ids = newDiskIds(layout);
   await partitionFile(path, layout, ids);
   const attached = await attachDisk(scope, path, layout.partitions.length);
   info(`disk: ${layout.table} on ${attached.device}, ${layout.partitions.length} partition(s), ${layout.sizeBytes / 1024 / 1024} MiB`);
   const partitions: BuiltPartition[] = [];
   const fatBits = new Map<string, 12 | 16 | 32>();
+  const stacks: OpenStack[] = [];
+  const deviceOf = (id: string) => {
+    const p = layout.partitions.find((x) => x.id === id);
+    if (!p) throw new Error(`no partition "${id}" on the disk`);
+    return attached.partition(p.number);
+  };
   for (const [i, p] of layout.partitions.entries()) {
     const device = attached.partition(p.number);
-    const s = settings(p.id);
+    const s = opts.settings(p.id);
     const base: BuiltPartition = {
       id: p.id,
       device,
       partuuid: ids.partUuids[i]!,
       fsType: p.partition.FsType,
-      mountIdentifier: s?.MountIdentifier ?? 'partuuid',
+      mountIdentifier: s?.MountIdentifier ?? opts.defaultMountIdentifier ?? 'partuuid',
       ...(p.name !== undefined ? { partlabel: p.name } : {}),
       ...(s?.MountPoint ? { mountPoint: s.MountPoint } : {}),
       ...(s?.MountOptions ? { mountOptions: s.MountOptions } : {}),
@@ -71,9 +90,31 @@ export async function prepareDisk(scope: Scope, path: string, layout: DiskLayout
       partitions.push(base); // raw space for grub's core image
       continue;
     }
-    const made = await makeFilesystem(device, p.partition.FsType, p.sizeSectors * SECTOR, p.id);
+    const metadataOf = opts.stacks?.metadataPartitions.get(p.id);
+    if (metadataOf) {
+      const { mountPoint: _m, mountOptions: _o, ...rest } = base;
+      partitions.push({ ...rest, metadataOf }); // written when the stack it serves is sealed
+      continue;
+    }
+    const specs = opts.stacks?.layers.get(p.id) ?? [];
+    let fsDevice = device;
+    let fsBytes = p.sizeSectors * SECTOR;
+    let stack: OpenStack | undefined;
+    if (specs.length) {
+      stack = await openStack({ scope, workDir: opts.workDir, partitionId: p.id, device, bytes: fsBytes, specs, deviceOf });
+      stacks.push(stack);
+      fsDevice = stack.upper;
+      fsBytes = stack.upperBytes;
+      info(`partition ${p.id}: ${stack.kinds.join(' → ')} (/dev/mapper/${stack.mapperName} at boot)`);
+    }
+    const made = await makeFilesystem(fsDevice, p.partition.FsType, fsBytes, p.id, undefined, { discard: stack?.unwritten !== 'garbage' });
     if (made.fatBits) fatBits.set(p.id, made.fatBits);
-    partitions.push({ ...base, fsuuid: made.uuid });
+    partitions.push({
+      ...base,
+      device: fsDevice,
+      fsuuid: made.uuid,
+      ...(stack ? { layers: stack.boot(made.uuid), mapperName: stack.mapperName! } : {}),
+    });
   }
-  return { built: { tableType: layout.table, diskId: ids.diskId, partitions }, attached, fatBits };
+  return { built: { tableType: layout.table, diskId: ids.diskId, partitions }, attached, fatBits, stacks };
 }

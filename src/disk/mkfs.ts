@@ -25,7 +25,17 @@ export function mkfsTool(fs: FsType): string {
   return `mkfs.${fs}`;
 }
 
-export async function makeFilesystem(device: string, fs: FsType, sizeBytes: number, partitionId: string, label?: string): Promise<MadeFilesystem> {
+export interface MkfsOptions {
+  /**
+   * false when blocks the build never writes will not read as zeros on the booted system (an
+   * encrypted data area whose holes decrypt to noise): mkfs must then neither discard nor mark
+   * anything as zeroed because of the discard; the kernel initialises inode tables lazily instead.
+   */
+  discard?: boolean;
+}
+
+export async function makeFilesystem(device: string, fs: FsType, sizeBytes: number, partitionId: string, label?: string, opts: MkfsOptions = {}): Promise<MadeFilesystem> {
+  const discard = opts.discard ?? true;
   if (isFat(fs)) {
     const choice = chooseFat(fs, sizeBytes, partitionId);
     if (choice.warning) warn(choice.warning);
@@ -40,10 +50,10 @@ export async function makeFilesystem(device: string, fs: FsType, sizeBytes: numb
     case 'ext3':
     case 'ext4':
       // -E lazy_*: skip zeroing tables on a sparse file (the kernel does it on first mount anyway)
-      await run(`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', 'lazy_itable_init=1,lazy_journal_init=1', device]);
+      await run(`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', `lazy_itable_init=1,lazy_journal_init=1${discard ? '' : ',nodiscard'}`, device]);
       break;
     case 'xfs':
-      await run('mkfs.xfs', ['-f', '-q', '-m', `uuid=${uuid}`, ...(label ? ['-L', label.slice(0, 12)] : []), device]);
+      await run('mkfs.xfs', ['-f', '-q', ...(discard ? [] : ['-K']), '-m', `uuid=${uuid}`, ...(label ? ['-L', label.slice(0, 12)] : []), device]);
       break;
     case 'linux-swap':
       await run('mkswap', ['-U', uuid, ...(lbl ? ['-L', lbl] : []), device]);

@@ -22,6 +22,13 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools',
   mdir: 'mtools',
+  // device layers, unified kernel images, Secure Boot signatures
+  cryptsetup: 'cryptsetup-bin',
+  veritysetup: 'cryptsetup-bin',
+  sbsign: 'sbsigntool',
+  sbverify: 'sbsigntool',
+  sbattach: 'sbsigntool',
+  openssl: 'openssl',
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
@@ -72,6 +79,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
 /** Files (not programs) that must exist, with their package. */
 export const FILE_PACKAGES: Readonly<Record<string, string>> = {
   '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
   '/usr/share/seabios/bios.bin': 'seabios',
   '/usr/share/mmdebstrap/hooks/eatmydata/extract.sh': 'mmdebstrap',
   '/usr/bin/time': 'time',
@@ -85,7 +93,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr',
+    'attr', 'cryptsetup-bin', 'sbsigntool',
   ]),
 ].sort();
 

@@ -27,7 +27,9 @@ import { isFat } from '../disk/types.js';
 import { ensureHostTools } from '../host/index.js';
 import { chroot } from '../chroot/chroot.js';
 import { flushFilesystem, mountTree, type MountSpec } from '../chroot/mounts.js';
-import { installBootloader } from '../boot/index.js';
+import { finishBootloader, installBootloader, usesUki, type BootContext, type PendingBoot } from '../boot/index.js';
+import { layerKernelArgs, rootDeviceSpec } from '../boot/layer-args.js';
+import { checkSigningKeys } from '../boot/sign.js';
 import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
 import { baseImagesFromConfig } from '../roast/request.js';
@@ -69,6 +71,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
       (plan.layout ? `${plan.layout.table} disk of ${plan.layout.sizeBytes / 1024 / 1024} MiB, boot ${plan.boot}` : 'root filesystem tree'),
   );
   await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
+  if (plan.chain.signing) checkSigningKeys(plan.chain.signing);
   mkdirSync(plan.imageDir, { recursive: true });
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
   // fail on impossible artifacts now, not after the install; and never leave a previous build's
@@ -151,7 +154,12 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
   const releaseMounts = scope.add('mounted tree', () => mountScope.close());
 
   const prepared = await timer.time('partition and format the disk', () =>
-    prepareDisk(diskScope, rawPath, layout, (id) => settingFor(plan.sc, id)),
+    prepareDisk(diskScope, rawPath, layout, {
+      settings: (id) => settingFor(plan.sc, id),
+      stacks: plan.stacks,
+      workDir: work,
+      defaultMountIdentifier: plan.defaultMountIdentifier,
+    }),
   );
   const built = prepared.built;
   for (const [id, bits] of prepared.fatBits) logToFile(`partition ${id}: FAT${bits}`);
@@ -174,32 +182,52 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     }
   }
 
+  const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
+  const rootStack = prepared.stacks.find((s) => s.partitionId === rootPart.id);
+  const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
+  const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
+  const bootCtx: BootContext = {
+    scope: diskScope,
+    root,
+    sc: plan.sc,
+    backend: plan.backend,
+    chroot: (argv, o) => chroot(root, argv, o),
+    boot: plan.boot,
+    chain: plan.chain,
+    table: layout.table,
+    diskDevice: prepared.attached.device,
+    // a UKI names the root by filesystem UUID: nothing can rewrite a signed command line after the
+    // ISO installer gives the disk new partition GUIDs
+    rootDevice: rootDeviceSpec(rootPart, usesUki(plan.chain.loader) ? 'uuid' : 'partuuid'),
+    rootLayered: !!rootStack,
+    layerArgs: () => (rootStack ? layerKernelArgs(rootStack.boot(rootPart.fsuuid!), plan.backend.decl.initramfs.generator) : []),
+    bootFs,
+    ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
+    fsTypes: built.partitions.map((p) => p.fsType),
+    ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
+    workDir: work,
+  };
+  let pendingBoot: PendingBoot = {};
   const assembled = await populate(plan, work, root, built, timer, async () => {
-    const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
-    const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
-    const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
-    await timer.time(`bootloader (${plan.boot})`, () =>
-      installBootloader({
-        root,
-        sc: plan.sc,
-        backend: plan.backend,
-        chroot: (argv, o) => chroot(root, argv, o),
-        boot: plan.boot,
-        table: layout.table,
-        diskDevice: prepared.attached.device,
-        rootPartuuid: rootPart.partuuid!,
-        bootFs,
-        ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
-        fsTypes: built.partitions.map((p) => p.fsType),
-        ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
-        packages: plan.packages,
-      }),
-    );
+    pendingBoot = await timer.time(`bootloader (${plan.boot}, ${plan.chain.loader})`, () => installBootloader(bootCtx));
   });
 
   await timer.time('unmount, fill FAT partitions, detach', async () => {
-    for (const spec of [...specs].reverse()) if (!spec.staged) await flushFilesystem(resolve(join(root, spec.mountPoint)));
+    for (const spec of [...specs].reverse()) {
+      if (spec.staged) continue;
+      const target = resolve(join(root, spec.mountPoint));
+      await flushFilesystem(target);
+      // a filesystem under a device layer is final from here on: read-only at the superblock, so
+      // not even a copy of the mount held by another mount namespace can write to it after sealing
+      if (prepared.stacks.some((s) => s.partitionId === spec.id)) await run('mount', ['-o', 'remount,ro', target]);
+    }
     await releaseMounts();
+    if (prepared.stacks.length) {
+      await timer.time(`seal device layers (${prepared.stacks.map((s) => `${s.partitionId}: ${s.kinds.join('+')}`).join(', ')})`, async () => {
+        for (const s of prepared.stacks) await s.seal();
+      });
+    }
+    await finishBootloader(bootCtx, pendingBoot);
     for (const [id, dir] of tree.staging) {
       const p = built.partitions.find((x) => x.id === id)!;
       await copyIntoFat(p.device!, dir);

@@ -10,6 +10,7 @@ import { checkPackages } from './packages.js';
 import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
 import { checkCommandText, checkControlCharacters } from './text.js';
+import { checkTrustedBoot } from './trusted-boot.js';
 
 export const RULES: readonly Rule[] = [
   checkDisks,
@@ -21,6 +22,7 @@ export const RULES: readonly Rule[] = [
   checkPackages,
   checkNetworkAndRepos,
   checkDistroKeys,
+  checkTrustedBoot,
   checkControlCharacters,
   checkCommandText,
 ];

@@ -41,6 +41,18 @@ export const azurelinux: DistroDecl = {
     shim: { package: 'shim', path: '/boot/efi/EFI/BOOT/bootx64.efi', signedGrub: '/boot/efi/EFI/BOOT/grubx64.efi', extraPackages: ['grub2-efi-binary'] },
   },
   initramfs: { generator: 'dracut', packages: ['dracut'], fileName: (kver) => `initramfs-${kver}.img` },
+  // systemd-boot ships linuxx64.efi.stub and systemd-bootx64.efi
+  systemdEfi: {
+    package: 'systemd-boot',
+    stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    systemdBoot: '/usr/lib/systemd/boot/efi/systemd-bootx64.efi',
+  },
+  layers: {
+    // dracut's crypt module unlocks with systemd-cryptsetup (rd.luks.name=)
+    luks: { packages: ['cryptsetup'], dracutModules: ['crypt'] },
+    // systemd-veritysetup-generator in the initramfs (roothash=, systemd.verity_root_data/hash=)
+    verity: { packages: ['cryptsetup'], dracutModules: ['systemd-veritysetup'] },
+  },
   kernelAliases: {},
   bootPackages: (boot) => (boot === 'efi' ? ['grub2-efi-binary', 'grub2-tools'] : boot === 'legacy' ? ['grub2-pc', 'grub2-tools'] : []),
   packageDb: ['/var/lib/rpm'],

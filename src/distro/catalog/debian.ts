@@ -49,6 +49,18 @@ export const debian: DistroDecl = {
     packages: ['initramfs-tools', 'zstd'],
     fileName: (kver) => `initrd.img-${kver}`,
   },
+  // systemd-boot-efi: the stub and systemd-boot only (the systemd-boot package would run bootctl)
+  systemdEfi: {
+    package: 'systemd-boot-efi',
+    stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    systemdBoot: '/usr/lib/systemd/boot/efi/systemd-bootx64.efi',
+  },
+  layers: {
+    // cryptroot in the initramfs (initramfs-tools); busybox for Kiln's keyscript (stty, read)
+    luks: { packages: ['cryptsetup-initramfs', 'busybox'] },
+    // veritysetup, copied into the initramfs by Kiln's hook; busybox for its script
+    verity: { packages: ['cryptsetup-bin', 'busybox'] },
+  },
   kernelAliases: { kernel: 'linux-image-amd64' },
   // grub-*-bin: modules and grub-mkimage without the postinst that runs grub-install on the
   // host's disks; grub2-common: grub-mkconfig and /etc/grub.d

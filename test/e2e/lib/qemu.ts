@@ -35,11 +35,31 @@ export interface BootOptions {
   cpus?: number;
   /** User-mode network with a virtio NIC (default true). */
   network?: boolean;
+  /**
+   * UEFI with Secure Boot enforced (Debian's ovmf): OVMF_CODE_4M.secboot.fd with a copy of the
+   * variable store holding Microsoft's keys ("microsoft": OVMF_VARS_4M.ms.fd), Debian's test keys
+   * ("snakeoil": OVMF_VARS_4M.snakeoil.fd, whose key pair is SNAKEOIL_KEY/SNAKEOIL_CERT), or a
+   * variable store of one's own. The machine gets SMM and a secure flash, as the firmware requires.
+   */
+  secureBoot?: 'microsoft' | 'snakeoil' | { vars: string };
   extraArgs?: string[];
 }
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+const SECBOOT_VARS = { microsoft: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd', snakeoil: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd' } as const;
+/** Debian's Secure Boot test key pair: enrolled as PK, KEK and db in OVMF_VARS_4M.snakeoil.fd. */
+export const SNAKEOIL_KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key';
+export const SNAKEOIL_CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
+
+/** The firmware code and the variable-store template a boot uses (UEFI only). */
+export function firmwareFiles(opts: Pick<BootOptions, 'firmware' | 'secureBoot'>): { code: string; varsTemplate: string } | undefined {
+  if (opts.firmware !== 'uefi') return undefined;
+  if (!opts.secureBoot) return { code: OVMF_CODE, varsTemplate: OVMF_VARS };
+  const vars = typeof opts.secureBoot === 'string' ? SECBOOT_VARS[opts.secureBoot] : opts.secureBoot.vars;
+  return { code: OVMF_CODE_SECBOOT, varsTemplate: vars };
+}
 
 function guessFormat(path: string): string {
   const ext = path.split('.').pop()?.toLowerCase();
@@ -48,8 +68,10 @@ function guessFormat(path: string): string {
 
 /** The qemu command line for `opts` (pure apart from naming the files it uses). */
 export function qemuArgs(opts: BootOptions, files: { serialSocket: string; serialLog: string; monitor: string; pidFile: string; vars?: string }): string[] {
+  const fw = firmwareFiles(opts);
   const args = [
-    '-machine', 'q35,accel=tcg',
+    '-machine', opts.secureBoot ? 'q35,accel=tcg,smm=on' : 'q35,accel=tcg',
+    ...(opts.secureBoot ? ['-global', 'driver=cfi.pflash01,property=secure,value=on', '-global', 'ICH9-LPC.disable_s3=1'] : []),
     '-cpu', 'max',
     '-smp', String(opts.cpus ?? 1),
     '-m', String(opts.memoryMiB ?? 1024),
@@ -60,8 +82,8 @@ export function qemuArgs(opts: BootOptions, files: { serialSocket: string; seria
     '-pidfile', files.pidFile,
     '-no-reboot',
   ];
-  if (opts.firmware === 'uefi') {
-    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+  if (fw) {
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`);
     args.push('-drive', `if=pflash,format=raw,unit=1,file=${files.vars}`);
   }
   const disks = [
@@ -137,7 +159,7 @@ export class Guest {
       pidFile: join(dir, 'qemu.pid'),
       ...(opts.firmware === 'uefi' ? { vars: join(dir, 'OVMF_VARS.fd') } : {}),
     };
-    if (files.vars) copyFileSync(OVMF_VARS, files.vars);
+    if (files.vars) copyFileSync(firmwareFiles(opts)!.varsTemplate, files.vars);
     for (const f of [opts.disk, opts.cdrom]) if (f && !existsSync(f)) throw new Error(`boot ${opts.name}: ${f} does not exist`);
     const qemu = run('qemu-system-x86_64', qemuArgs(opts, files), { captureStdout: true, allowFailure: true });
     let socket: Socket | undefined;
