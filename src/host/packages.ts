@@ -19,6 +19,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'mkfs.xfs': 'xfsprogs',
   mkswap: 'util-linux',
   fsfreeze: 'util-linux',
+  fstrim: 'util-linux',
   'mkfs.vfat': 'dosfstools',
   mcopy: 'mtools',
   mdir: 'mtools',

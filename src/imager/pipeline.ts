@@ -217,9 +217,13 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
       if (spec.staged) continue;
       const target = resolve(join(root, spec.mountPoint));
       await flushFilesystem(target);
-      // a filesystem under a device layer is final from here on: read-only at the superblock, so
-      // not even a copy of the mount held by another mount namespace can write to it after sealing
-      if (prepared.stacks.some((s) => s.partitionId === spec.id)) await run('mount', ['-o', 'remount,ro', target]);
+      if (prepared.stacks.some((s) => s.partitionId === spec.id)) {
+        // free blocks become holes: a LUKS payload then encrypts only what is used, a verity image stays small
+        await run('fstrim', [target], { allowFailure: true });
+        // final from here on: read-only at the superblock, so not even a copy of the mount held by
+        // another mount namespace can write to it after it is sealed
+        await run('mount', ['-o', 'remount,ro', target]);
+      }
     }
     await releaseMounts();
     if (prepared.stacks.length) {

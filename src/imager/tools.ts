@@ -28,6 +28,7 @@ export function hostToolsFor(plan: BuildPlan): string[] {
   }
   const kinds = new Set([...plan.stacks.layers.values()].flat().map((l) => l.kind));
   // LUKS: the header (cryptsetup) and the payload's data extents (xfs_io seek); verity: the hash tree
+  if (kinds.size) tools.add('fstrim');
   if (kinds.has('luks')) for (const t of ['cryptsetup', 'xfs_io']) tools.add(t);
   if (kinds.has('verity')) tools.add('veritysetup');
   if (plan.boot === 'efi' && usesUki(plan.chain.loader)) tools.add('objcopy');
