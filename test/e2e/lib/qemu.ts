@@ -272,6 +272,48 @@ export class Guest {
 }
 
 /**
+ * A second serial port (ttyS1 and up) for a guest: qemu serves it on a UNIX socket
+ * (`serialPortArgs`), the test connects once qemu runs, reads what the guest writes there and types.
+ */
+export function serialPortArgs(id: string, socketPath: string): string[] {
+  return ['-chardev', `socket,id=${id},path=${socketPath},server=on,wait=off`, '-serial', `chardev:${id}`];
+}
+
+export class SerialPort {
+  private text = '';
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk) => (this.text += chunk.toString('utf8')));
+    socket.on('error', () => undefined);
+  }
+  static async connect(path: string, timeoutMs = 30_000): Promise<SerialPort> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await tryConnect(path);
+      if (s) return new SerialPort(s);
+      if (Date.now() > deadline) throw new Error(`serial socket ${path} did not come up`);
+      await sleep(100);
+    }
+  }
+  get output(): string {
+    return this.text;
+  }
+  async waitFor(pattern: RegExp | string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const test = (t: string) => (typeof pattern === 'string' ? t.includes(pattern) : pattern.test(t));
+    while (!test(this.text)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${String(pattern)} on a second serial port; it showed:\n${this.text.slice(-2000)}`);
+      await sleep(200);
+    }
+  }
+  send(text: string): void {
+    this.socket.write(text);
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
  * Boot, run `fn`, always stop the VM. Any failure is rethrown with the serial log's path and tail
  * attached, so a guest that does not boot explains itself in the test report.
  */
