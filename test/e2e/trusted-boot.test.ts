@@ -231,8 +231,9 @@ describe('verity root on systemd-boot and a UKI signed with the user\'s key (ver
 
   it('does not boot a root with one flipped byte: the kernel reports a verity error', async () => {
     const copy = await copyDisk(raw, 'verity-flipped');
-    // byte 1024 + 0x78 of the root partition: inside the ext4 superblock (its volume name), read at mount
-    const at = (await partitionOffset(copy, 3)) + 1024 + 0x78;
+    // a byte of the ext4 group descriptors (block 1 of the root partition): read by mount, not by blkid,
+    // which still finds the filesystem by its UUID in the untouched superblock
+    const at = (await partitionOffset(copy, 3)) + 4096 + 8;
     const { open } = await import('node:fs/promises');
     const fh = await open(copy, 'r+');
     const b = Buffer.alloc(1);

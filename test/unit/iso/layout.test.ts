@@ -50,6 +50,18 @@ describe('ISO layout', () => {
     expect(growsLastPartition(grow)).toBe(true);
   });
 
+  it('marks an encrypted root sealed (not mounted, grown in 4 KiB sectors); a verity root and its hash never grow', () => {
+    const sc = { ...config.SystemConfigs[0]!, Encryption: { Enable: true, Password: 'p' } };
+    expect(installMounts(config, sc)[0]).toEqual({ partition: 4, mountPoint: '/', fsType: 'ext4', sealed: 'luks' });
+    const m = installManifest('x', config, [{ sc, imageBytes: 1, dataBytes: 1 }]);
+    expect(m.systems[0]).toMatchObject({ sealedRoot: 'luks', growLastPartition: true });
+    const v = { ...config.SystemConfigs[0]!, Verity: { Enable: true, HashPartition: 'swap' } };
+    expect(installMounts(config, v)[0]!.sealed).toBe('verity');
+    expect(growsLastPartition(config, v)).toBe(false);
+    expect(installManifest('x', config, [{ sc: v, imageBytes: 1, dataBytes: 1 }]).systems[0]).toMatchObject({ sealedRoot: 'verity', growLastPartition: false });
+    expect(installManifest('x', config, [{ sc: config.SystemConfigs[0]!, imageBytes: 1, dataBytes: 1 }]).systems[0]!.sealedRoot).toBeUndefined();
+  });
+
   it('writes a manifest that makes a one-system TargetDisk config unattended', () => {
     const m = installManifest('core-efi-unattended', config, [{ sc: config.SystemConfigs[0]!, imageBytes: 4 << 30, dataBytes: 900 << 20 }]);
     expect(m).toMatchObject({ version: 1, configName: 'core-efi-unattended', targetDisk: '/dev/vda' });
