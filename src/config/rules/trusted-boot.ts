@@ -1,6 +1,13 @@
 /**
  * Encryption, Verity, BootLoader and SecureBoot: the combinations that cannot make a bootable,
- * trustworthy image are errors with the JSON path and what to do (docs/trusted-boot.md).
+ * trustworthy image (docs/trusted-boot.md), each at its JSON path with what to do.
+ *
+ * Severity follows docs/config.md: a Kiln extension (Verity, BootLoader, SecureBoot) used wrongly
+ * is an error; so is an empty Encryption.Password (a deliberate difference: Kiln never prompts,
+ * and a LUKS volume anyone can open protects nothing). Upstream's own Encryption key in a layout
+ * Kiln cannot boot (the root of grub's /boot encrypted ...) is a warning `kiln build` refuses
+ * (ctx.kiln), since upstream's validator accepts it. Upstream's Encryption rules (a root mount,
+ * the "dmroot" flag) are in rules/system.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { distroFor } from '../../distro/catalog/index.js';
@@ -58,27 +65,30 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[], pa
       ctx.report([...at, 'Encryption', 'Password'], 'an encrypted root needs a passphrase, and Encryption.Password is empty or missing', 'set the passphrase asked for at boot (it is never written into the image or the log)');
     }
     if (loader === 'grub' && !settings.some((s) => s.MountPoint === '/boot')) {
-      ctx.report([...at, 'Encryption', 'Enable'], 'grub cannot read an encrypted root, so /boot (kernel, initramfs, grub.cfg) must be a partition of its own', 'add an ext4 partition of 256 MiB or more mounted at "/boot" (it stays unencrypted, as the ESP does), or use "BootLoader": "uki"');
+      ctx.kiln([...at, 'Encryption', 'Enable'], 'grub cannot read an encrypted root, so /boot (kernel, initramfs, grub.cfg) must be a partition of its own', 'add an ext4 partition of 256 MiB or more mounted at "/boot" (it stays unencrypted, as the ESP does), or use "BootLoader": "uki"');
     }
   }
   if (encrypted && verity) {
     ctx.report([...at, 'Verity', 'Enable'], 'Encryption and Verity on the same root are not supported', 'choose one: an encrypted root (Encryption) or a read-only verified root (Verity)');
   }
-  if ((encrypted || verity) && rootIndex < 0 && settings.length > 0) {
-    ctx.report([...at, encrypted ? 'Encryption' : 'Verity', 'Enable'], `${encrypted ? 'Encryption' : 'Verity'} applies to the root, but no partition is mounted at "/"`, 'add a PartitionSetting with "MountPoint": "/"');
+  // upstream's rules cover an encrypted root's mount and flag (rules/system.ts); Verity is Kiln's
+  if (verity && !encrypted && rootIndex < 0 && settings.length > 0) {
+    ctx.report([...at, 'Verity', 'Enable'], 'Verity applies to the root, but no partition is mounted at "/"', 'add a PartitionSetting with "MountPoint": "/"');
   }
   if ((encrypted || verity) && root) {
     const what = encrypted ? 'an encrypted' : 'a verity';
-    if (!root.p.Flags?.includes('dmroot')) {
-      ctx.report([...root.at, 'Flags'], `the root partition "${root.p.ID}" of ${what} root needs the "dmroot" flag (upstream requires it too)`, 'add "dmroot" to its Flags');
+    // an extension used wrongly is an error; upstream's Encryption in a layout Kiln cannot build, a refused warning
+    const refuse = (where: Segment[], message: string, hint: string) => (verity ? ctx.report(where, message, hint) : ctx.kiln(where, message, hint));
+    if (verity && !root.p.Flags?.includes('dmroot')) {
+      ctx.report([...root.at, 'Flags'], `the root partition "${root.p.ID}" of a verity root needs the "dmroot" flag (as upstream's ReadOnlyVerityRoot did)`, 'add "dmroot" to its Flags');
     }
     if (!LAYERED_FS.has(root.p.FsType)) {
-      ctx.report([...root.at, 'FsType'], `${what} root needs a Linux filesystem, not "${root.p.FsType}"`, 'use "FsType": "ext4"');
+      refuse([...root.at, 'FsType'], `${what} root needs a Linux filesystem, not "${root.p.FsType}"`, 'use "FsType": "ext4"');
     }
     if (isIso) {
       settings.forEach((s, i) => {
         if (s.MountIdentifier === 'partuuid' && s.MountPoint !== '/') {
-          ctx.report([...at, 'PartitionSettings', i, 'MountIdentifier'], `the ISO installer gives the disk new partition GUIDs but cannot rewrite /etc/fstab inside ${what} root, so a PARTUUID there would name a partition that no longer exists`, 'remove MountIdentifier (beside an encrypted or verity root the default is "uuid", which survives the installer), or use "partlabel"');
+          refuse([...at, 'PartitionSettings', i, 'MountIdentifier'], `the ISO installer gives the disk new partition GUIDs but cannot rewrite /etc/fstab inside ${what} root, so a PARTUUID there would name a partition that no longer exists`, 'remove MountIdentifier (beside an encrypted or verity root the default is "uuid", which survives the installer), or use "partlabel"');
         }
       });
     }
@@ -201,7 +211,8 @@ function checkDmrootFlags(ctx: RuleContext, parts: Map<string, Located>): void {
     if (fi < 0) continue;
     const users = ctx.config.SystemConfigs.filter((sc) => sc.PartitionSettings?.some((s) => s.ID === p.ID && s.MountPoint === '/') && (sc.Encryption?.Enable === true || sc.Verity?.Enable === true));
     if (users.length === 0) {
-      ctx.report([...at, 'Flags', fi], `the "dmroot" flag marks the root partition of an encrypted (Encryption) or verity (Verity) system; partition "${p.ID}" is not one, so the flag does nothing`, 'remove "dmroot", or enable Encryption or Verity on the SystemConfig whose root it is');
+      // upstream accepts the flag alone; Kiln would silently do nothing with it
+      ctx.kiln([...at, 'Flags', fi], `the "dmroot" flag marks the root partition of an encrypted (Encryption) or verity (Verity) system; partition "${p.ID}" is not one, so the flag does nothing`, 'remove "dmroot", or enable Encryption or Verity on the SystemConfig whose root it is');
     }
   }
 }
