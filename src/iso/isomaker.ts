@@ -2,7 +2,9 @@
  * isomaker: installer boot files + one pre-built raw image per SystemConfig → a hybrid ISO
  * (BIOS and UEFI, optical and USB) that installs offline. See docs/iso.md for the design.
  */
-import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { applyEdits, findNodeAtLocation, modify, parseTree } from 'jsonc-parser';
+import { isSeq, parseDocument } from 'yaml';
 import { basename, dirname, join } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { KilnError } from '../core/errors.js';
@@ -44,6 +46,28 @@ export interface BuiltIso {
   bytes: number;
   initrdKey: string;
   initrdReused: boolean;
+}
+
+/**
+ * The config as it travels on the ISO (for reference): the file as written, without any
+ * `Encryption.Password` (the passphrase of the encrypted root on the medium beside it).
+ */
+export function configCopyText(file: string): string {
+  const text = readFileSync(file, 'utf8');
+  if (/\.ya?ml$/i.test(file)) {
+    const doc = parseDocument(text);
+    const scs = doc.get('SystemConfigs');
+    if (isSeq(scs)) scs.items.forEach((_sc, i) => doc.deleteIn(['SystemConfigs', i, 'Encryption', 'Password']));
+    return doc.toString();
+  }
+  const tree = parseTree(text);
+  const scs = tree ? findNodeAtLocation(tree, ['SystemConfigs']) : undefined;
+  let out = text;
+  (scs?.children ?? []).forEach((_sc, i) => {
+    const path = ['SystemConfigs', i, 'Encryption', 'Password'];
+    if (findNodeAtLocation(parseTree(out)!, path)) out = applyEdits(out, modify(out, path, undefined, {}));
+  });
+  return out;
 }
 
 /** A config asks for an ISO with an artifact of Type "iso" or a TargetDisk (upstream's unattended ISO). */
@@ -88,7 +112,7 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   }
   const manifest = installManifest(loaded.name, loaded.config, infos);
   writeFileSync(join(staging, ISO_PATHS.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-  copyFileSync(loaded.file, join(staging, ISO_PATHS.configDir, basename(loaded.file)));
+  writeFileSync(join(staging, ISO_PATHS.configDir, basename(loaded.file)), configCopyText(loaded.file));
   copyFileSync(boot.kernel, join(staging, ISO_PATHS.kernel));
   copyFileSync(boot.initrd, join(staging, ISO_PATHS.initrd));
   copyFileSync(boot.biosImage, join(staging, ISO_PATHS.biosImage));

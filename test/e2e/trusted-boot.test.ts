@@ -12,13 +12,15 @@
  *   dm-verity, /var writable; one flipped byte of the root partition → a verity error; the firmware
  *   refuses the UKI unsigned and signed with another key, and boots the signed UKI directly.
  *
- * Azure Linux (dracut) images are not built here: the offline Azure Linux test repository
- * (test/e2e/lib/azl-repo.ts) has not reached main yet; see docs/trusted-boot.md.
+ * - azl-luks.json (Azure Linux 3.0 from the offline test repository, dracut): an encrypted root
+ *   unlocked by dracut's crypt module (systemd-cryptsetup, rd.luks.name=): the same outside checks,
+ *   a wrong passphrase refused, the right one unlocks.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../src/core/exec.js';
+import { azlTestRepo } from './lib/azl-repo.js';
 import { buildImage, type BuiltImage } from './lib/images.js';
 import { fatFile, fileContains, partitionOffset, partitionTable, withPartitionDevice, withPartitionMounted } from './lib/inspect.js';
 import { SerialPort, serialPortArgs, SNAKEOIL_CERT, withGuest, type Guest } from './lib/qemu.js';
@@ -282,5 +284,51 @@ describe('verity root on systemd-boot and a UKI signed with the user\'s key (ver
       expect(await g.check('findmnt -n -o SOURCE /')).toBe('/dev/mapper/root');
     });
     rmSync(copy, { force: true });
+  });
+});
+
+describe('encrypted root on Azure Linux 3.0, unlocked by dracut (azl-luks.json, offline test repository)', () => {
+  let image: BuiltImage;
+  let raw: string;
+
+  beforeAll(async () => {
+    const repo = await azlTestRepo();
+    // the test repository is signed with its own key: trusted the way a re-signed mirror is
+    const trust = join(work, 'trusted-keys');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(trust, 'azurelinux'), { recursive: true });
+    writeFileSync(join(trust, 'azurelinux', 'RPM-GPG-KEY-kiln-test'), readFileSync(repo.keyFile));
+    process.env.KILN_TRUSTED_KEYS = trust;
+    image = await buildImage({ config: `${FIXTURES}/azl-luks.json`, args: ['--mirror', repo.url] });
+    raw = join(image.imageDir, 'azl-luks.raw');
+  });
+
+  it('has a LUKS2 root with no plaintext on the disk; dracut has the crypt module; grub boots /dev/mapper/root', async () => {
+    await withPartitionDevice(raw, 3, async (dev) => expect(await output('cryptsetup', ['luksDump', dev])).toMatch(/^Version:\s+2$/m));
+    expect(await fileContains(raw, MARKER)).toBe(false);
+    expect(await fileContains(raw, PASSPHRASE)).toBe(false);
+    await withPartitionMounted(raw, 2, async (boot) => {
+      const cfg = readFileSync(join(boot, 'grub2/grub.cfg'), 'utf8');
+      expect(cfg).toMatch(/root=\/dev\/mapper\/root .*rd\.luks\.name=[0-9a-f-]{36}=root/);
+      const initramfs = readdirSync(boot).find((f) => f.startsWith('initramfs-'))!;
+      const listing = await output('sh', ['-c', `zstd -dc '${join(boot, initramfs)}' | cpio -t 2>/dev/null`]);
+      expect(listing).toMatch(/systemd-cryptsetup/);
+      expect(listing).toMatch(/dm-crypt\.ko/);
+    });
+  });
+
+  it('asks for the passphrase at boot, refuses a wrong one, unlocks with the right one', async () => {
+    await withGuest({ name: 'azl-luks', firmware: 'uefi', disk: raw, diskFormat: 'raw' }, async (g) => {
+      await g.waitFor(/Please enter passphrase for disk/, BOOT_TIMEOUT);
+      g.send('not-the-passphrase\n');
+      await g.waitFor(/Passphrase incorrect|Failed to activate with specified passphrase/, 5 * 60_000);
+      await g.waitFor(/Please enter passphrase for disk/, 5 * 60_000);
+      g.send(`${PASSPHRASE}\n`);
+      await g.login('root', ROOT_PASSWORD, BOOT_TIMEOUT);
+      expect(await g.check('findmnt -n -o SOURCE /')).toBe('/dev/mapper/root');
+      expect(await g.check('lsblk -n -o TYPE /dev/mapper/root')).toBe('crypt');
+      expect(await g.check('cat /etc/kiln/marker.txt')).toBe(MARKER);
+      expect(await g.check('. /etc/os-release; echo $ID')).toBe('azurelinux');
+    });
   });
 });

@@ -49,7 +49,7 @@ export const azurelinux: DistroDecl = {
   },
   layers: {
     // dracut's crypt module unlocks with systemd-cryptsetup (rd.luks.name=)
-    luks: { packages: ['cryptsetup'], dracutModules: ['crypt'] },
+    luks: { packages: ['cryptsetup', 'device-mapper'], dracutModules: ['crypt'] },
     // systemd-veritysetup-generator in the initramfs (roothash=, systemd.verity_root_data/hash=)
     verity: { packages: ['cryptsetup'], dracutModules: ['systemd-veritysetup'] },
   },

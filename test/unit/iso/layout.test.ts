@@ -109,3 +109,24 @@ describe('ISO layout', () => {
     expect(packagesIndexLines(inRelease)).toEqual(['222 200 main/binary-amd64/Packages', '333 50 main/binary-amd64/Packages.xz']);
   });
 });
+
+describe('the config copy on the ISO', () => {
+  it('keeps the file as written but drops every Encryption.Password (JSON and YAML)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { configCopyText } = await import('../../../src/iso/isomaker.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-iso-copy-'));
+    const json = join(dir, 'c.json');
+    writeFileSync(json, '{\n  // comment kept\n  "SystemConfigs": [\n    { "Name": "a", "Encryption": { "Enable": true, "Password": "s3cret-pass" } },\n    { "Name": "b" }\n  ]\n}\n');
+    const outJson = configCopyText(json);
+    expect(outJson).not.toContain('s3cret-pass');
+    expect(outJson).toContain('// comment kept');
+    expect(outJson).toMatch(/"Enable": true/);
+    const yaml = join(dir, 'c.yaml');
+    writeFileSync(yaml, 'SystemConfigs:\n  - Name: a\n    Encryption:\n      Enable: true\n      Password: s3cret-pass\n');
+    const outYaml = configCopyText(yaml);
+    expect(outYaml).not.toContain('s3cret-pass');
+    expect(outYaml).toMatch(/Enable: true/);
+  });
+});
