@@ -2,7 +2,8 @@
  * The boot-loader step, in two moments around the sealing of the device layers:
  *
  *   installBootloader  while the image is mounted: grub (EFI or BIOS) and its grub.cfg; or, for a
- *                      UKI, systemd-boot on the ESP and the UKI's parts gathered from the image;
+ *                      UKI, systemd-boot on the ESP (collectBootFiles then copies the UKI's parts
+ *                      out of the image, after the FinalizeImageScripts, before the unmount);
  *   finishBootloader   after the layers are sealed: the UKI assembled with the final command line
  *                      (which may carry the verity root hash), signed with the user's key for
  *                      Secure Boot, and put where the firmware (or systemd-boot) finds it.
@@ -26,8 +27,10 @@ import { assembleUki, gatherUkiParts, type UkiParts } from './uki.js';
 export { BASE_CMDLINE, type BootContext } from './types.js';
 export { bootChain, bootLoader, usesUki, type BootChain } from './chain.js';
 
-/** What installBootloader leaves for finishBootloader. */
+/** What installBootloader leaves for collectBootFiles and finishBootloader. */
 export interface PendingBoot {
+  /** A UKI is to be made: its parts are collected just before the image is unmounted. */
+  ukiPending?: boolean;
   uki?: UkiParts;
 }
 
@@ -46,12 +49,24 @@ export async function installBootloader(ctx: BootContext): Promise<PendingBoot> 
   const decl = ctx.backend.decl;
   const sd = decl.systemdEfi;
   if (!sd) throw new KilnError(`SystemConfig "${ctx.sc.Name}": ${decl.prettyName} has no systemd EFI stub in the catalog, so BootLoader "${ctx.chain.loader}" cannot be built`);
-  if (kernels.length > 1) info(`boot: ${kernels.length} kernels installed; the UKI carries the newest, ${kernels[0]}`);
-  const uki = await gatherUkiParts({ root: ctx.root, dir: join(ctx.workDir, 'uki'), kernelVersion: kernels[0]!, initrdName: decl.initramfs.fileName(kernels[0]!), stub: sd.stub });
   if (ctx.chain.loader === 'systemd-boot') {
     await installSystemdBoot(ctx, sd.systemdBoot);
     info('boot: systemd-boot at EFI/BOOT/BOOTX64.EFI');
   }
+  return { ukiPending: true };
+}
+
+/**
+ * The UKI's parts, copied out of the image as the last thing before it is unmounted (after the
+ * FinalizeImageScripts, which may still change the kernel or the initramfs).
+ */
+export async function collectBootFiles(ctx: BootContext, pending: PendingBoot): Promise<PendingBoot> {
+  if (!pending.ukiPending) return pending;
+  const decl = ctx.backend.decl;
+  const kernels = await ctx.backend.kernels(ctx.root);
+  if (!kernels.length) throw new KilnError(`SystemConfig "${ctx.sc.Name}": the kernel is gone from /boot (removed by a FinalizeImageScripts script?)`);
+  if (kernels.length > 1) info(`boot: ${kernels.length} kernels installed; the UKI carries the newest, ${kernels[0]}`);
+  const uki = await gatherUkiParts({ root: ctx.root, dir: join(ctx.workDir, 'uki'), kernelVersion: kernels[0]!, initrdName: decl.initramfs.fileName(kernels[0]!), stub: decl.systemdEfi!.stub });
   return { uki };
 }
 

@@ -27,7 +27,7 @@ import { isFat } from '../disk/types.js';
 import { ensureHostTools } from '../host/index.js';
 import { chroot } from '../chroot/chroot.js';
 import { flushFilesystem, mountTree, type MountSpec } from '../chroot/mounts.js';
-import { finishBootloader, installBootloader, usesUki, type BootContext, type PendingBoot } from '../boot/index.js';
+import { collectBootFiles, finishBootloader, installBootloader, usesUki, type BootContext, type PendingBoot } from '../boot/index.js';
 import { layerKernelArgs, rootDeviceSpec } from '../boot/layer-args.js';
 import { checkSigningKeys } from '../boot/sign.js';
 import type { BootFs } from '../boot/grubcfg.js';
@@ -212,6 +212,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     pendingBoot = await timer.time(`bootloader (${plan.boot}, ${plan.chain.loader})`, () => installBootloader(bootCtx));
   });
 
+  pendingBoot = await collectBootFiles(bootCtx, pendingBoot);
   await timer.time('unmount, fill FAT partitions, detach', async () => {
     for (const spec of [...specs].reverse()) {
       if (spec.staged) continue;
