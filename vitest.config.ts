@@ -1,5 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * End-to-end files that only `npm run test:full` runs (KILN_E2E_TIER=full): CI's tier proves every
+ * feature at least once within its time budget; these go deeper on what another file already proves.
+ * - azl-test-repo: the offline repository's own checks (azurelinux.test.ts builds and boots from it).
+ */
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts'];
+const full = process.env.KILN_E2E_TIER === 'full';
+
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).
 export default defineConfig({
   test: {
@@ -9,6 +17,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // removes the run's work directory after a passing run (kept, and named, after a failure)
+          globalSetup: ['test/e2e/lib/global-setup.ts'],
+          exclude: full ? [] : FULL_ONLY,
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
           // Images are built once per file and shared by its checks; files run one at a time (2-core CI).

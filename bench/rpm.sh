@@ -5,7 +5,7 @@
 # package count and time per stage for both, and the RPM/Debian ratios.
 #
 # Usage (root):  bench/rpm.sh [OUTDIR]      (default bench/results/rpm-<UTC timestamp>)
-#   KILN_AZL_REPO=DIR   where the test repository is (built if missing; default /var/cache/kiln/azl-test-repo)
+#   KILN_AZL_REPO=DIR   where the test repository is (built if missing; default: where the e2e tests keep it)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$REPO/bench/results/rpm-$(date -u +%Y%m%dT%H%M%SZ)}
@@ -17,7 +17,7 @@ r() { echo "$1=$2" | tee -a "$RES"; }
 "$REPO/kiln" prereqs >/dev/null 2>&1 || "$REPO/kiln" prereqs --install
 "$REPO/kiln" --version >/dev/null   # compile now, not inside the timed runs
 KILN=(node "$REPO/dist/cli/kiln.js")
-AZL_REPO=${KILN_AZL_REPO:-/var/cache/kiln/azl-test-repo}
+AZL_REPO=${KILN_AZL_REPO:-/var/cache/kiln/test-repo/azl3-$("$REPO/scripts/make-azl-test-repo.sh" --hash | cut -c1-16)}
 MIRROR=$("$REPO/scripts/make-azl-test-repo.sh" "$AZL_REPO" 2>"$OUT/azl-repo.console" | tail -1)
 # the test repository's key is trusted the way an administrator trusts a re-signed mirror
 export KILN_TRUSTED_KEYS=$OUT/trusted-keys

@@ -82,13 +82,16 @@ rm -rf --one-file-system "$DIR".tmp.* "$DIR".old.*
 TMP=$(mktemp -d "$DIR.tmp.XXXXXX")
 chmod 0755 "$TMP"
 WORK=$TMP/.work
-# gpg-agent's socket lives in its home: keep that path short (DIR may be deep), move it in at the end.
-GNUPGHOME=$(mktemp -d /tmp/kiln-gpg.XXXXXX)
+# gpg-agent's socket lives in its home: keep that path short (DIR may be deep), move it in at the
+# end. One name per DIR, so a killed run's is removed by the next one (which holds the lock).
+GNUPGHOME=/tmp/kiln-gpg.$(printf '%s' "$DIR" | sha256sum | cut -c1-12)
 export GNUPGHOME
 cleanup() {
   gpgconf --kill all 2>/dev/null || true
   rm -rf --one-file-system "$TMP" "$GNUPGHOME"
 }
+rm -rf --one-file-system "$GNUPGHOME"
+mkdir -m 0700 "$GNUPGHOME"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 T0=$(date +%s)

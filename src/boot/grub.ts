@@ -12,6 +12,7 @@
  * src/system/paths.ts, never through a plain host path.
  */
 import { basename, dirname, posix } from 'node:path';
+import { diskNodes } from '../chroot/chroot.js';
 import { enableGrubMkconfig } from '../config/defaults.js';
 import { KilnError } from '../core/errors.js';
 import { info } from '../core/log.js';
@@ -64,7 +65,10 @@ async function installBios(ctx: BootContext): Promise<void> {
   info(`boot: grub for BIOS on ${ctx.table === 'gpt' ? 'the bios_grub partition' : 'the MBR gap'}`);
   const mods = grubModules(ctx.table, ctx.fsTypes).join(' ');
   try {
-    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice]);
+    // the sandbox's /dev has no block devices: the disk and its partitions (with their sysfs entries) are exposed
+    await ctx.chroot([g.install, '--target=i386-pc', '--boot-directory=/boot', `--modules=${mods}`, '--no-floppy', ctx.diskDevice], {
+      devices: diskNodes(ctx.diskDevice),
+    });
   } catch (e) {
     if (ctx.table === 'gpt') {
       throw new KilnError(`grub could not be installed for BIOS boot: ${(e as Error).message}`, undefined, [
@@ -93,7 +97,8 @@ async function writeGrubCfg(ctx: BootContext, kernels: string[]): Promise<void> 
   // root's plaintext while the image is built): no entries. Kiln renders that image's first
   // grub.cfg; the booted system's update-grub sees /dev/mapper/root and works as usual.
   if (mkconfig && !ctx.rootLayered) {
-    await ctx.chroot([g.mkconfig, '-o', g.configPath]);
+    // grub-probe (run by grub-mkconfig) opens the devices of / and /boot
+    await ctx.chroot([g.mkconfig, '-o', g.configPath], { devices: diskNodes(ctx.diskDevice) });
     const written = await readInRoot(ctx.root, cfgPath);
     if (written === undefined) throw new KilnError(`${g.mkconfig} did not write ${cfgPath} in the image`);
     const pinned = pinRoot(written, ctx.rootDevice);

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { registerSecret } from '../core/credentials.js';
 import { KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
 import { logToFile } from '../core/log.js';
@@ -26,6 +27,7 @@ export function isEncryptedPem(text: string): boolean {
 
 /** Fail before the build does any work when the key cannot be used. */
 export function checkSigningKeys(keys: SigningKeys): void {
+  registerSecret(process.env[PASSPHRASE_ENV]);
   let text: string;
   try {
     text = readFileSync(keys.key, 'utf8');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { redactSecrets } from '../core/credentials.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { getLogFile } from '../core/log.js';
 import { registerCommands } from './commands/index.js';
@@ -11,7 +12,14 @@ Exit codes:
   2    usage error (unknown verb or option, missing argument)
   3    build failed (a command failed: its name and stderr tail are printed; full log under out/)
   4    host prerequisites missing and not installable here (the packages to install are listed)
-  130  interrupted (SIGINT/SIGTERM); everything acquired was released`;
+  5    another build of the same config name holds its output directory (out/images/<config-name>)
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); everything acquired was released`;
+
+const SYSTEM_ERROR_HINTS: Record<string, string> = {
+  ENOSPC: 'the filesystem of the output directory (--out) or of the package cache is full: free space there, or build into another --out; `kiln clean` releases what a killed build left',
+  EDQUOT: 'a disk quota is exhausted: free space, or build into another --out',
+  EIO: 'the host reported an I/O error: check the disk holding --out',
+};
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -43,18 +51,31 @@ function reportError(e: unknown): number {
     return ExitCode.Usage;
   }
   if (e instanceof KilnError) {
-    process.stderr.write(`error: ${e.message}\n`);
-    for (const line of e.details) process.stderr.write(`${line}\n`);
+    process.stderr.write(`error: ${redactSecrets(e.message)}\n`);
+    for (const line of e.details) process.stderr.write(`${redactSecrets(line)}\n`);
     const log = getLogFile();
     if (log && e.exitCode === ExitCode.BuildFailed) process.stderr.write(`full log: ${log}\n`);
     return e.exitCode;
   }
-  process.stderr.write(`internal error (a bug in kiln; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+  const sys = e as NodeJS.ErrnoException;
+  if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+    // the host said no (no space left, I/O error, permission...): a failed build, not a bug
+    process.stderr.write(`error: ${redactSecrets(sys.message)}\n`);
+    const hint = SYSTEM_ERROR_HINTS[sys.code];
+    if (hint) process.stderr.write(`${hint}\n`);
+    const log = getLogFile();
+    if (log) process.stderr.write(`full log: ${log}\n`);
+    return ExitCode.BuildFailed;
+  }
+  process.stderr.write(`internal error (a bug in kiln; please report it):\n${redactSecrets((e as Error)?.stack ?? String(e))}\n`);
   return 70;
 }
 
 /** Entry point shared by `kiln` and the upstream-named aliases (which prepend their verb). */
 export function runCli(prefix: string[] = []): void {
+  // a closed terminal or a parent that died leaves stdout/stderr as broken pipes: losing the output
+  // is fine, crashing on EPIPE in the middle of releasing mounts and loop devices is not
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   main([...prefix, ...process.argv.slice(2)]).then(
     (code) => process.exit(code),
     (e) => {

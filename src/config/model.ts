@@ -87,6 +87,8 @@ export type AdditionalFileTarget = string | FileConfig | (string | FileConfig)[]
 export interface Script {
   Path: string;
   Args?: string;
+  /** Kiln extension: the script may use the build host's network (default: no network). */
+  Network?: boolean;
 }
 
 export interface Network {

@@ -160,6 +160,7 @@ const Script = Obj(
   {
     Path: zero(kiln(Str('Script path (relative to the config file).', { minLength: 1 }))),
     Args: Opt(Str('Arguments passed to the script.')),
+    Network: Opt(Bool("Kiln extension: run the script with the build host's network (default false: loopback only).")),
   },
   { description: 'A customization script.' },
 );

@@ -17,6 +17,10 @@ export function abortedSignal(): NodeJS.Signals | undefined {
 export function whileReleasing<T>(fn: () => Promise<T>): Promise<T> {
   return releasing.run(true, fn);
 }
+/** Are we inside a release step (scope close, early release)? */
+export function isReleasing(): boolean {
+  return releasing.getStore() === true;
+}
 /** Throw if the build was interrupted and we are not cleaning up. Called before every command. */
 export function throwIfAborted(): void {
   if (abortedBy && !releasing.getStore()) throw new InterruptedError(abortedBy);

@@ -1,3 +1,5 @@
+import { redactSecrets } from './credentials.js';
+
 /**
  * Exit codes are part of Kiln's interface (documented in the README and `kiln --help`).
  * A user mistake becomes a KilnError with one of these codes and a message that says what to do;
@@ -9,6 +11,8 @@ export const ExitCode = {
   Usage: 2,
   BuildFailed: 3,
   MissingHostTools: 4,
+  /** Another build holds the output directory (out/images/<config-name>) of this one. */
+  OutputLocked: 5,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -51,9 +55,9 @@ export class CommandError extends KilnError {
     const shown = [command, ...args].join(' ');
     const why = code === null ? 'could not be started' : `exited with code ${code}`;
     super(
-      `command failed: ${shown.length > 300 ? shown.slice(0, 300) + '…' : shown} (${why})`,
+      redactSecrets(`command failed: ${shown.length > 300 ? shown.slice(0, 300) + '…' : shown} (${why})`),
       ExitCode.BuildFailed,
-      [...(stderrTail ? stderrTail.split('\n').map((l) => `  | ${l}`) : []), ...(hint ? [hint] : [])],
+      [...(stderrTail ? stderrTail.split('\n').map((l) => `  | ${redactSecrets(l)}`) : []), ...(hint ? [hint] : [])],
     );
     this.name = 'CommandError';
   }

@@ -1,13 +1,18 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { CommandError } from './errors.js';
 import { logToFile } from './log.js';
-import { throwIfAborted } from './abort.js';
+import { isReleasing, throwIfAborted } from './abort.js';
+import { redactSecrets } from './credentials.js';
 
 /**
  * The one way Kiln runs a program. Every call is logged with its arguments; its output goes to the
  * build log; a non-zero exit becomes a CommandError naming the command and the tail of its stderr.
  * Children run in their own process group so an interrupted build can stop whole subtrees
- * (mmdebstrap, dpkg, chroot scripts) before releasing mounts and loop devices.
+ * (mmdebstrap, dpkg, chroot scripts) before releasing mounts and loop devices, and with a
+ * parent-death signal (`setpriv --pdeathsig KILL`): if Kiln itself is killed (SIGKILL, OOM), no
+ * command it started runs on as an orphan. Sandboxed commands (bwrap --die-with-parent) take their
+ * whole PID namespace with them.
  */
 export interface RunOptions {
   cwd?: string;
@@ -26,6 +31,11 @@ export interface RunOptions {
   hint?: string;
   /** Show the program's output on the terminal as well (used by interactive helpers only). */
   inherit?: boolean;
+  /**
+   * How the command appears in the log and in errors when `cmd args` is a wrapper (the sandbox):
+   * the program it runs, and where (e.g. "sandbox: image /work/root, no network").
+   */
+  shownAs?: { cmd: string; args: readonly string[]; where: string };
 }
 
 export interface RunResult {
@@ -35,6 +45,18 @@ export interface RunResult {
 }
 
 const TAIL_LINES = 40;
+
+/** util-linux's setpriv: sets PR_SET_PDEATHSIG, then execs the command (same pid, same process group). */
+export const SETPRIV = '/usr/bin/setpriv';
+let setprivPresent: boolean | undefined;
+
+/**
+ * The argv actually spawned for `cmd args`: behind setpriv so the child dies with Kiln. Without
+ * setpriv (a host that lacks util-linux's, before prerequisites are installed) the command runs as is.
+ */
+export function spawnArgv(cmd: string, args: readonly string[], hasSetpriv = (setprivPresent ??= existsSync(SETPRIV))): [string, string[]] {
+  return hasSetpriv ? [SETPRIV, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, [...args]];
+}
 const running = new Set<number>();
 
 /** Process-group ids of children still running (for signal handling). */
@@ -55,7 +77,7 @@ export function signalChildren(signal: NodeJS.Signals): void {
 
 export function formatCommand(cmd: string, args: readonly string[], redact: string[] = []): string {
   const shown = [cmd, ...args].map((a) => {
-    let s = a;
+    let s = redactSecrets(a);
     for (const r of redact) if (r) s = s.split(r).join('***');
     return /[\s"'$`\\]/.test(s) ? JSON.stringify(s) : s;
   });
@@ -64,16 +86,22 @@ export function formatCommand(cmd: string, args: readonly string[], redact: stri
 
 export async function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   throwIfAborted();
+  const releasingNow = isReleasing();
   const capture = opts.captureStdout ?? true;
-  logToFile(`$ ${formatCommand(cmd, args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}`);
+  const shown = opts.shownAs ?? { cmd, args, where: '' };
+  logToFile(`$ ${formatCommand(shown.cmd, shown.args, opts.redact)}${opts.cwd ? `   (in ${opts.cwd})` : ''}${shown.where ? `   [${shown.where}]` : ''}`);
   return await new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(cmd, args, {
+    const [file, argv] = spawnArgv(cmd, args);
+    const child = spawn(file, argv, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: [opts.input !== undefined ? 'pipe' : opts.inherit ? 'inherit' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    if (child.pid) running.add(child.pid);
+    // a release step (umount, losetup -d, rm of the work directory) is not stopped by a signal that
+    // arrives while it runs: the signal is what it is cleaning up after (found by bench/faults.sh:
+    // SIGINT during the removal of the work directory killed `rm` and left the directory behind)
+    if (child.pid && !releasingNow) running.add(child.pid);
     const stdoutChunks: Buffer[] = [];
     const tail: string[] = [];
     const partial = { stdout: '', stderr: '' };
@@ -103,7 +131,7 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
     child.on('error', (err) => {
       if (child.pid) running.delete(child.pid);
       logToFile(`  ! ${err.message}`);
-      reject(new CommandError(cmd, args, null, err.message, opts.hint));
+      reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), null, err.message, opts.hint));
     });
     child.on('close', (code, signal) => {
       if (child.pid) running.delete(child.pid);
@@ -116,9 +144,18 @@ export async function run(cmd: string, args: readonly string[], opts: RunOptions
         stderrTail: tail.join('\n'),
       };
       if (exit !== 0 && !opts.allowFailure) {
-        reject(new CommandError(cmd, opts.redact ? args.map((a) => (opts.redact!.includes(a) ? '***' : a)) : args, exit, result.stderrTail, opts.hint));
+        reject(new CommandError(shown.cmd, redactArgs(shown.args, opts.redact), exit, result.stderrTail, opts.hint));
       } else resolve(result);
     });
+  });
+}
+
+/** Arguments as an error may show them: `redact` values and every registered secret masked. */
+function redactArgs(args: readonly string[], redact: readonly string[] = []): string[] {
+  return args.map((a) => {
+    let s = redactSecrets(a);
+    for (const r of redact) if (r) s = s.split(r).join('***');
+    return s;
   });
 }
 

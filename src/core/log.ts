@@ -1,10 +1,14 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { redactSecrets } from './credentials.js';
+import { privateDir } from './private.js';
 
 /**
  * Two audiences: the console gets stages and progress (short), the log file gets everything
  * (every command, its arguments and its output). One process-wide logger; a build points it at
- * out/.../build.log with `setLogFile`.
+ * out/.../build.log with `setLogFile`. Everything written goes through `redactSecrets` (URL
+ * credentials and registered passwords are masked), and log files are root-only (0600 in a 0700
+ * directory): a log lists the image's users, paths and repositories.
  */
 let logFile: string | undefined;
 let quiet = false;
@@ -12,7 +16,10 @@ const started = Date.now();
 
 export function setLogFile(path: string | undefined): void {
   logFile = path;
-  if (path) mkdirSync(dirname(path), { recursive: true });
+  if (!path) return;
+  privateDir(dirname(path));
+  appendFileSync(path, '', { mode: 0o600 });
+  chmodSync(path, 0o600);
 }
 export function getLogFile(): string | undefined {
   return logFile;
@@ -29,7 +36,8 @@ function stamp(): string {
 export function logToFile(text: string): void {
   if (!logFile) return;
   try {
-    appendFileSync(logFile, text.endsWith('\n') ? text : text + '\n');
+    const safe = redactSecrets(text);
+    appendFileSync(logFile, safe.endsWith('\n') ? safe : safe + '\n', { mode: 0o600 });
   } catch {
     // The log is best-effort: a full disk must not mask the real error.
   }
@@ -38,23 +46,24 @@ export function logToFile(text: string): void {
 /** A pipeline stage: shown on the console and recorded in the log. */
 export function stage(message: string): void {
   logToFile(`${stamp()} == ${message}`);
-  if (!quiet) process.stderr.write(`${stamp()} ${message}\n`);
+  if (!quiet) process.stderr.write(`${stamp()} ${redactSecrets(message)}\n`);
 }
 
 export function info(message: string): void {
   logToFile(`${stamp()} ${message}`);
-  if (!quiet) process.stderr.write(`${message}\n`);
+  if (!quiet) process.stderr.write(`${redactSecrets(message)}\n`);
 }
 
 export function warn(message: string): void {
   logToFile(`${stamp()} WARNING ${message}`);
-  process.stderr.write(`warning: ${message}\n`);
+  process.stderr.write(`warning: ${redactSecrets(message)}\n`);
 }
 
 /** Console-only progress (e.g. "packages 40/149"); overwrites itself on a TTY, throttled otherwise. */
 let lastProgressAt = 0;
-export function progress(message: string): void {
+export function progress(raw: string): void {
   if (quiet) return;
+  const message = redactSecrets(raw);
   if (process.stderr.isTTY) {
     process.stderr.write(`\r\x1b[K${stamp()} ${message}`);
     return;

@@ -45,6 +45,8 @@ export interface PackageStateRequest {
   cacheDir: string;
   /** The manifest, taken before anything is removed. */
   installed: InstalledPackage[];
+  /** The mirror the install used (PreserveTdnfCache reads local repositories in place). */
+  mirror?: string;
 }
 
 export interface DistroBackend {

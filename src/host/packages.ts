@@ -12,6 +12,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   unshare: 'util-linux',
   flock: 'util-linux',
   chroot: 'coreutils',
+  // the sandbox of everything that runs inside an image, and the parent-death signal of every command
+  bwrap: 'bubblewrap',
+  setpriv: 'util-linux',
   sfdisk: 'fdisk',
   'mkfs.ext2': 'e2fsprogs',
   'mkfs.ext3': 'e2fsprogs',
@@ -29,10 +32,10 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   sbsign: 'sbsigntool',
   sbverify: 'sbsigntool',
   sbattach: 'sbsigntool',
-  openssl: 'openssl',
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
+  'apt-get': 'apt',
   debootstrap: 'debootstrap',
   rpm: 'rpm',
   createrepo_c: 'createrepo-c',
@@ -49,6 +52,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   // artifacts
   'qemu-img': 'qemu-utils',
   xorriso: 'xorriso',
+  openssl: 'openssl',
   mksquashfs: 'squashfs-tools',
   'mkfs.erofs': 'erofs-utils',
   cpio: 'cpio',
@@ -75,6 +79,11 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
   objcopy: 'binutils',
+  // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
+  ip: 'iproute2',
+  'dpkg-scanpackages': 'dpkg-dev',
+  fallocate: 'util-linux',
+  findmnt: 'util-linux',
 };
 
 /** Files (not programs) that must exist, with their package. */
@@ -94,7 +103,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr', 'cryptsetup-bin', 'sbsigntool',
+    'attr', 'bubblewrap', 'cryptsetup-bin', 'sbsigntool',
   ]),
 ].sort();
 

@@ -11,13 +11,15 @@
  * (mounts, then loop devices, then the work directory); artifacts appear under their final names
  * only when complete (roast and writeAtomically rename finished files).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { ExitCode, KilnError } from '../core/errors.js';
 import { run } from '../core/exec.js';
 import { endProgress, info, logToFile, progress, setLogFile, stage } from '../core/log.js';
+import { lockDirectory } from '../core/lock.js';
+import { privateDir } from '../core/private.js';
 import { Scope, withScope } from '../core/scope.js';
 import type { LoadedConfig } from '../config/model.js';
 import { copyIntoFat } from '../disk/fat.js';
@@ -38,6 +40,7 @@ import { writeInRoot } from '../system/paths.js';
 import type { BuiltDisk, SystemContext } from '../system/types.js';
 import type { ChrootFn } from '../distro/backend.js';
 import { renderManifest } from './manifest.js';
+import { registerConfigSecrets } from './secrets.js';
 import { planBuild, settingFor, type BuildOptions, type BuildPlan } from './plan.js';
 import { StageTimer } from './timings.js';
 import { hostFilesFor, hostToolsFor } from './tools.js';
@@ -62,8 +65,42 @@ export interface BuildResult {
 
 export async function build(loaded: LoadedConfig, options: BuildOptions = {}): Promise<BuildResult> {
   const plan = await planBuild(loaded, options);
-  mkdirSync(join(plan.logFile, '..'), { recursive: true });
-  writeFileSync(plan.logFile, '');
+  registerConfigSecrets(loaded.config);
+  // out/ and out/images/ are 0700 when Kiln creates them; what Kiln owns below is always 0700
+  mkdirSync(join(plan.imageDir, '..'), { recursive: true, mode: 0o700 });
+  // one build per output directory at a time (exit 5 otherwise), held until everything is released
+  const unlock = await lockDirectory(plan.imageDir, `the output directory ${plan.imageDir}`);
+  try {
+    return await buildLocked(plan, loaded, options);
+  } finally {
+    await unlock();
+  }
+}
+
+/** Below this much free space a failure is most likely the full disk's doing. */
+const NEARLY_FULL = 256 * 1024 * 1024;
+
+/**
+ * A full output filesystem rarely says so: the image's own filesystem on the loop device sees
+ * write errors and turns read-only, and dpkg reports "Read-only file system". When a build fails
+ * with the output filesystem (nearly) full, the error says that too.
+ */
+export function explainFullFilesystem(e: unknown, outRoot: string): void {
+  if (!(e instanceof KilnError) || e.exitCode !== ExitCode.BuildFailed) return;
+  let free: number;
+  try {
+    const st = statfsSync(outRoot);
+    free = st.bavail * st.bsize;
+  } catch {
+    return;
+  }
+  if (free >= NEARLY_FULL) return;
+  e.details.push(`the filesystem holding ${outRoot} is full (${Math.floor(free / 1024 / 1024)} MiB free): free space there or build into another --out; the errors above may only be its consequences (No space left on device)`);
+}
+
+async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions): Promise<BuildResult> {
+  privateDir(join(plan.logFile, '..'));
+  writeFileSync(plan.logFile, '', { mode: 0o600 });
   setLogFile(plan.logFile);
   const timer = new StageTimer();
   stage(
@@ -72,7 +109,7 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   );
   await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
   if (plan.chain.signing) checkSigningKeys(plan.chain.signing);
-  mkdirSync(plan.imageDir, { recursive: true });
+  privateDir(plan.imageDir);
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
   // fail on impossible artifacts now, not after the install; and never leave a previous build's
   // file under a name this build is about to write (a failed build must not look like a success)
@@ -82,47 +119,57 @@ export async function build(loaded: LoadedConfig, options: BuildOptions = {}): P
   for (const f of [...planned.map((p) => p.fileName), 'manifest.json']) await rm(join(plan.imageDir, f), { force: true });
 
   return await withScope(`build ${loaded.name}`, async (scope) => {
-    const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
-    scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
-    const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
-
-    const artifacts = options.skipArtifacts
-      ? []
-      : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
-          // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
-          roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages, outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
-        );
-    const manifest = join(plan.imageDir, 'manifest.json');
-    await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
-
-    let raw: string | undefined;
-    let tree: string | undefined;
-    if (options.keepRaw) {
-      if (plan.layout) {
-        raw = join(plan.imageDir, `${loaded.name}.raw`);
-        await rename(result.roastInput.path, raw);
-      } else {
-        tree = join(plan.imageDir, `${loaded.name}.rootfs`);
-        await removeTree(tree);
-        await rename(result.roastInput.path, tree);
-      }
+    try {
+      return await assemble(plan, loaded, options, scope, timer);
+    } catch (e) {
+      // now, before the scope releases the work directory and the space it took
+      explainFullFilesystem(e, plan.outRoot);
+      throw e;
     }
-    const timings = timer.toJSON();
-    writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n');
-    logToFile(`timings: ${JSON.stringify(timings)}`);
-    stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
-    return {
-      plan,
-      imageDir: plan.imageDir,
-      artifacts,
-      manifest,
-      log: plan.logFile,
-      ...(raw ? { raw } : {}),
-      ...(tree ? { tree } : {}),
-      ...(result.disk ? { disk: result.disk } : {}),
-      timings,
-    };
   });
+}
+
+async function assemble(plan: BuildPlan, loaded: LoadedConfig, options: BuildOptions, scope: Scope, timer: StageTimer): Promise<BuildResult> {
+  const work = await mkdtemp(join(plan.outRoot, `.work-${loaded.name}-`));
+  scope.add(`work directory ${work}`, () => removeTree(work), { kind: 'path', path: work });
+  const result = plan.layout ? await buildDisk(plan, scope, work, timer) : await buildTree(plan, work, timer);
+
+  const artifacts = options.skipArtifacts
+    ? []
+    : await timer.time(`roast ${plan.artifacts.map((a) => a.Name).join(', ') || '(no artifacts)'}`, () =>
+        // the raw disk is a throwaway unless --keep-raw: a raw or fixed-VHD artifact takes it over by rename
+        roast({ input: result.roastInput, artifacts: plan.artifacts, baseImages: baseImagesFromConfig(loaded.config), outDir: plan.imageDir, scope, consumeInput: !options.keepRaw }),
+      );
+  const manifest = join(plan.imageDir, 'manifest.json');
+  await writeAtomically(scope, manifest, (tmp) => writeFile(tmp, renderManifest(plan, result.packages, result.kernels, artifacts)));
+
+  let raw: string | undefined;
+  let tree: string | undefined;
+  if (options.keepRaw) {
+    if (plan.layout) {
+      raw = join(plan.imageDir, `${loaded.name}.raw`);
+      await rename(result.roastInput.path, raw);
+    } else {
+      tree = join(plan.imageDir, `${loaded.name}.rootfs`);
+      await removeTree(tree);
+      await rename(result.roastInput.path, tree);
+    }
+  }
+  const timings = timer.toJSON();
+  writeFileSync(join(plan.outRoot, 'logs', `${loaded.name}.timings.json`), JSON.stringify(timings, null, 1) + '\n', { mode: 0o600 });
+  logToFile(`timings: ${JSON.stringify(timings)}`);
+  stage(`done in ${timings.totalSeconds.toFixed(0)} s: ${[...artifacts, manifest].join(', ')}`);
+  return {
+    plan,
+    imageDir: plan.imageDir,
+    artifacts,
+    manifest,
+    log: plan.logFile,
+    ...(raw ? { raw } : {}),
+    ...(tree ? { tree } : {}),
+    ...(result.disk ? { disk: result.disk } : {}),
+    timings,
+  };
 }
 
 interface Assembled {
@@ -296,7 +343,7 @@ async function populate(
   // the manifest before the package state is finished: RemoveRpmDb removes what it reads
   const packages = await plan.backend.manifest(root);
   const kernels = await plan.backend.kernels(root);
-  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages }));
+  info(await plan.backend.finishPackageState({ root, sc: plan.sc, cacheDir: plan.cacheDir, installed: packages, ...(plan.mirror ? { mirror: plan.mirror } : {}) }));
   info(`${packages.length} packages installed${kernels[0] ? `, kernel ${kernels[0]}` : ''}`);
   return { packages, kernels };
 }

@@ -18,7 +18,7 @@ const ARTIFACT_TOOLS: Record<string, string[]> = {
 const COMPRESSION_TOOLS: Record<string, string[]> = { gz: ['gzip'], xz: ['xz'], zst: ['zstd'], 'tar.gz': ['tar', 'gzip'], 'tar.xz': ['tar', 'xz'], 'tar.zst': ['tar', 'zstd'] };
 
 export function hostToolsFor(plan: BuildPlan): string[] {
-  const tools = new Set<string>(['unshare', 'chroot', 'mount', 'umount', ...plan.backend.hostTools()]);
+  const tools = new Set<string>(['bwrap', 'setpriv', 'mount', 'umount', ...plan.backend.hostTools()]);
   if (plan.layout) {
     for (const t of ['losetup', 'partx', 'sfdisk', 'fsfreeze']) tools.add(t);
     for (const p of plan.layout.partitions) {

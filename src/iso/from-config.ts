@@ -4,14 +4,17 @@
  * temporary: only the ISO (and each build's manifest and log) remains.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from '../imager/index.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { setLogFile, stage } from '../core/log.js';
+import { lockDirectory } from '../core/lock.js';
+import { privateDir } from '../core/private.js';
 import { withScope } from '../core/scope.js';
-import { buildIso, type BuiltIso, type IsoImage } from './isomaker.js';
+import { registerConfigSecrets } from '../imager/secrets.js';
+import { buildIso, isoFileName, type BuiltIso, type IsoImage } from './isomaker.js';
 import type { AfterInstall } from './layout.js';
 import { DEFAULT_CACHE_ROOT } from './installer-boot.js';
 
@@ -31,9 +34,27 @@ export interface IsoFromConfigOptions {
 export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
   const outRoot = resolve(opts.outDir ?? 'out');
   const imageDir = join(outRoot, 'images', loaded.name);
-  const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
-  mkdirSync(payloadDir, { recursive: true });
+  registerConfigSecrets(loaded.config);
+  mkdirSync(join(imageDir, '..'), { recursive: true, mode: 0o700 });
+  // held across every SystemConfig's build (the imager's own lock of the same directory nests)
+  const unlock = await lockDirectory(imageDir, `the output directory ${imageDir}`);
   try {
+    return await isoLocked(loaded, opts, outRoot, imageDir);
+  } finally {
+    await unlock();
+  }
+}
+
+async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRoot: string, imageDir: string): Promise<BuiltIso> {
+  // like the imager's artifacts: a previous ISO of the same name goes now, so a failed or
+  // interrupted build never leaves an ISO that looks like its result
+  await rm(join(privateDir(imageDir), isoFileName(loaded)), { force: true });
+  const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
+  mkdirSync(payloadDir, { recursive: true, mode: 0o700 });
+  // one scope around everything: SIGINT/SIGTERM between the steps still release, and the record
+  // lets `kiln clean` remove the raw images of a killed ISO build
+  return await withScope(`iso payload ${loaded.name}`, async (payloadScope) => {
+    payloadScope.add(`payload ${payloadDir}`, () => rmSync(payloadDir, { recursive: true, force: true }), { kind: 'path', path: payloadDir });
     const images: IsoImage[] = [];
     for (const [i, sc] of loaded.config.SystemConfigs.entries()) {
       stage(`iso ${loaded.name}: building the image of SystemConfig "${sc.Name}" (${i + 1}/${loaded.config.SystemConfigs.length})`);
@@ -64,7 +85,5 @@ export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConf
     );
     if (opts.keepRaw) for (const [i, img] of images.entries()) await rename(img.raw, join(imageDir, `${loaded.name}-${i + 1}.raw`));
     return iso;
-  } finally {
-    rmSync(payloadDir, { recursive: true, force: true });
-  }
+  });
 }

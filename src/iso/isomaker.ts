@@ -3,8 +3,6 @@
  * (BIOS and UEFI, optical and USB) that installs offline. See docs/iso.md for the design.
  */
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { applyEdits, findNodeAtLocation, modify, parseTree } from 'jsonc-parser';
-import { isSeq, parseDocument } from 'yaml';
 import { basename, dirname, join } from 'node:path';
 import { writeAtomically } from '../core/atomic.js';
 import { KilnError } from '../core/errors.js';
@@ -14,12 +12,13 @@ import type { Scope } from '../core/scope.js';
 import type { Config, LoadedConfig, SystemConfig } from '../config/model.js';
 import { isUnattended } from '../installer/manifest.js';
 import { ensureHostTools } from '../host/index.js';
+import { sanitizedConfigText } from './config-copy.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
 import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
-export const ISO_HOST_TOOLS = ['mmdebstrap', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso'];
+export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
 
 export interface IsoImage {
   sc: SystemConfig;
@@ -46,28 +45,6 @@ export interface BuiltIso {
   bytes: number;
   initrdKey: string;
   initrdReused: boolean;
-}
-
-/**
- * The config as it travels on the ISO (for reference): the file as written, without any
- * `Encryption.Password` (the passphrase of the encrypted root on the medium beside it).
- */
-export function configCopyText(file: string): string {
-  const text = readFileSync(file, 'utf8');
-  if (/\.ya?ml$/i.test(file)) {
-    const doc = parseDocument(text);
-    const scs = doc.get('SystemConfigs');
-    if (isSeq(scs)) scs.items.forEach((_sc, i) => doc.deleteIn(['SystemConfigs', i, 'Encryption', 'Password']));
-    return doc.toString();
-  }
-  const tree = parseTree(text);
-  const scs = tree ? findNodeAtLocation(tree, ['SystemConfigs']) : undefined;
-  let out = text;
-  (scs?.children ?? []).forEach((_sc, i) => {
-    const path = ['SystemConfigs', i, 'Encryption', 'Password'];
-    if (findNodeAtLocation(parseTree(out)!, path)) out = applyEdits(out, modify(out, path, undefined, {}));
-  });
-  return out;
 }
 
 /** A config asks for an ISO with an artifact of Type "iso" or a TargetDisk (upstream's unattended ISO). */
@@ -112,7 +89,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   }
   const manifest = installManifest(loaded.name, loaded.config, infos);
   writeFileSync(join(staging, ISO_PATHS.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(staging, ISO_PATHS.configDir, basename(loaded.file)), configCopyText(loaded.file));
+  // the config for reference, without clear-text secrets (passwords hashed, URL credentials removed)
+  writeFileSync(join(staging, ISO_PATHS.configDir, basename(loaded.file)), await sanitizedConfigText(readFileSync(loaded.file, 'utf8'), loaded.file));
   copyFileSync(boot.kernel, join(staging, ISO_PATHS.kernel));
   copyFileSync(boot.initrd, join(staging, ISO_PATHS.initrd));
   copyFileSync(boot.biosImage, join(staging, ISO_PATHS.biosImage));

@@ -55,8 +55,9 @@ export async function runScripts(ctx: SystemContext, which: ScriptPhase): Promis
         } finally {
           await from.close();
         }
-        info(`${which}: ${formatCommand(s.Path, args)}`);
-        const r = await ctx.chroot([`${dirImage}/${name}`, ...args], { allowFailure: true });
+        info(`${which}: ${formatCommand(s.Path, args)}${s.Network ? ' (with network)' : ''}`);
+        // in the image sandbox (docs/security.md): no network unless the script's Network (Kiln extension) is true
+        const r = await ctx.chroot([`${dirImage}/${name}`, ...args], { allowFailure: true, ...(s.Network ? { network: true } : {}) });
         if (r.code !== 0) {
           throw new KilnError(
             `${where}: script ${s.Path} failed with exit code ${r.code}`,

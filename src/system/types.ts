@@ -46,6 +46,8 @@ export interface ChrootOptions {
   env?: Record<string, string>;
   /** Do not throw on non-zero exit. */
   allowFailure?: boolean;
+  /** Share the build host's network (default: none; see docs/security.md). */
+  network?: boolean;
 }
 
 export interface SystemContext {
@@ -57,7 +59,7 @@ export interface SystemContext {
   distro: DistroDecl;
   /** Undefined for rootfs (directory tree) builds. */
   disk?: BuiltDisk;
-  /** Run argv inside the image root (private mount namespace, /dev /proc /sys bound). */
+  /** Run argv inside the image root, in the sandbox (own namespaces, /proc, minimal /dev; no host /run or /sys). */
   chroot(argv: string[], opts?: ChrootOptions): Promise<RunResult>;
 }
 

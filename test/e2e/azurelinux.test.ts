@@ -106,7 +106,7 @@ describe('upstream core-legacy.json → core.vhd on Azure Linux 3.0', () => {
     const vhd = join(image.imageDir, 'core.vhd');
     expect(existsSync(vhd)).toBe(true);
     await withGuest({ name: 'azl-core-legacy', firmware: 'bios', disk: vhd, diskFormat: 'vpc' }, async (guest) => {
-      await guest.waitFor(/^azurelinux login: $/m, 600_000);
+      await guest.waitFor(/^azurelinux login: $/m, 1_200_000);
     });
   }, 1_800_000);
 });

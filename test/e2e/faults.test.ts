@@ -1,56 +1,24 @@
 /**
  * A build that fails — a PostInstallScript exiting 1, a package that does not exist, SIGINT while
- * packages are being installed — releases everything it acquired (no loop device, no mount, no
- * work directory, no scope record) and leaves no file under the final artifact name.
+ * packages are being installed, SIGTERM while roasting, a full filesystem — releases everything it
+ * acquired (no loop device, no mount, no work directory, no scope record, no partial artifact) and
+ * leaves no file under the final artifact name. A second build of the same config into the same
+ * output stops at once (exit 5) without touching the first. The full fault benchmark (20+ random
+ * interruptions, unreachable mirror, corrupt cache, changing repository) is bench/faults.sh.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { output, run, type RunResult } from '../../src/core/exec.js';
+import { run, type RunResult } from '../../src/core/exec.js';
 import { KILN, REPO } from './lib/images.js';
+import { leftovers, safeRead, type Leftovers } from './lib/leftovers.js';
 import { e2eWorkDir } from './lib/workdir.js';
 
 const FIXTURES = join(REPO, 'test/fixtures/imager');
 
-interface Leftovers {
-  loops: string[];
-  mounts: string[];
-  workDirs: string[];
-  scopeRecords: string[];
-  processes: string[];
-}
-
-async function leftovers(out: string): Promise<Leftovers> {
-  const loops = (await output('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE']))
-    .split('\n')
-    .filter((l) => l.includes(out));
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p.startsWith(out));
-  const workDirs = existsSync(out) ? readdirSync(out).filter((f) => f.startsWith('.work-')) : [];
-  const stateDir = process.env.KILN_STATE_DIR ?? '/run/kiln';
-  const scopeRecords = existsSync(stateDir)
-    ? readdirSync(stateDir).filter((f) => f.endsWith('.json') && safeRead(join(stateDir, f)).includes(out))
-    : [];
-  const processes = readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .map((p) => safeRead(`/proc/${p}/cmdline`).replace(/\0/g, ' '))
-    .filter((c) => c.includes(out));
-  return { loops, mounts, workDirs, scopeRecords, processes };
-}
-
-function safeRead(f: string): string {
-  try {
-    return readFileSync(f, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 function expectNothingLeft(left: Leftovers, imageDir: string, artifact: string): void {
-  expect(left).toEqual({ loops: [], mounts: [], workDirs: [], scopeRecords: [], processes: [] });
+  expect(left).toEqual({ loops: [], mounts: [], workDirs: [], scopeRecords: [], processes: [], partials: [] });
   expect(existsSync(join(imageDir, artifact))).toBe(false);
   expect(existsSync(join(imageDir, 'manifest.json'))).toBe(false);
   expect(existsSync(imageDir) ? readdirSync(imageDir).filter((f) => f.startsWith('.')) : []).toEqual([]);
@@ -64,6 +32,11 @@ function outDir(name: string): string {
 
 async function kilnBuild(config: string, out: string): Promise<RunResult> {
   return await run(KILN, ['build', join(FIXTURES, config), '--out', out], { allowFailure: true, captureStdout: false });
+}
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 600_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end && !ok(); ) await sleep(100);
+  expect(ok(), `waited for ${what}`).toBe(true);
 }
 
 async function waitForInstall(log: string): Promise<void> {
@@ -116,21 +89,72 @@ describe('failed builds release everything', () => {
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
   });
 
-  it('a SIGKILLed build leaves resources behind that `kiln clean` releases', async () => {
+  it('a SIGKILLed build leaves no process behind (its children die with it); `kiln clean` releases its mounts and loop device', async () => {
     const out = outDir('killed');
     const build = kilnBuild('interrupt.json', out);
     await waitForInstall(join(out, 'logs/interrupt.log'));
+    const running = await leftovers(out);
+    expect(running.processes.some((p) => p.includes('mmdebstrap'))).toBe(true);
     const pid = buildPid(out);
     expect(pid).toBeDefined();
     process.kill(pid!, 'SIGKILL');
     expect((await build).code).toBe(137);
-    const left = await leftovers(out);
+    // parent-death signals (setpriv --pdeathsig, bwrap --die-with-parent): the package install and
+    // everything it started are gone within seconds, without `kiln clean`
+    let left = await leftovers(out);
+    for (let i = 0; i < 50 && left.processes.length; i++) {
+      await sleep(100);
+      left = await leftovers(out);
+    }
+    expect(left.processes).toEqual([]);
     expect(left.loops.length).toBe(1);
     expect(left.mounts.length).toBeGreaterThanOrEqual(2);
     const clean = await run(KILN, ['clean', '--under', out], { allowFailure: true });
     expect(clean.code, `${clean.stdout}\n${clean.stderrTail}`).toBe(0);
     expect(clean.stdout).toMatch(/released loop \/dev\/loop\d+/);
     expect(clean.stdout).toMatch(/released mount /);
+    expect(clean.stdout).not.toMatch(/released process/);
     expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
+  });
+
+  it('a second build of the same config stops at once (exit 5); SIGTERM while roasting leaves no partial artifact', async () => {
+    const out = outDir('roast-term');
+    const log = join(out, 'logs/interrupt.log');
+    const imageDir = join(out, 'images/interrupt');
+    const first = kilnBuild('interrupt.json', out);
+    await waitForInstall(log);
+    // same config, same --out: refused while the first runs, which goes on undisturbed
+    const second = await kilnBuild('interrupt.json', out);
+    expect(second.code).toBe(5);
+    expect(second.stderrTail).toMatch(/in use by another build \(process \d+\)/);
+    expect(safeRead(log)).toContain('Setting up ');
+    // SIGTERM once the roast has started writing (its temporary file is in the image directory)
+    await waitFor('the roast to start writing', () => existsSync(imageDir) && readdirSync(imageDir).some((f) => f.startsWith('.')));
+    const pid = buildPid(out);
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGTERM');
+    const r = await first;
+    expect(r.code).toBe(130);
+    expect(r.stderrTail).toMatch(/interrupted by SIGTERM/);
+    expectNothingLeft(await leftovers(out), imageDir, 'interrupt.vhdx');
+  });
+
+  it('a full output filesystem fails the build (exit 3, says so) and releases everything', async () => {
+    const dir = outDir('enospc');
+    const fs = join(dir, 'small-fs.img');
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt, { recursive: true });
+    await run('truncate', ['-s', '400M', fs]);
+    await run('mkfs.ext4', ['-q', '-F', fs]);
+    await run('mount', ['-o', 'loop', fs, mnt]);
+    try {
+      const out = join(mnt, 'out');
+      const r = await kilnBuild('interrupt.json', out);
+      expect(r.code, r.stderrTail).toBe(3);
+      expect(r.stderrTail).toMatch(/is full \(\d+ MiB free\)|No space left on device/);
+      expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
+    } finally {
+      await run('umount', [mnt], { allowFailure: true });
+    }
   });
 });

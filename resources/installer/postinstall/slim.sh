@@ -19,4 +19,6 @@ echo "kept $(wc -l < "$keep") kernel modules"
 rm -f "$keep"
 # nothing in the initrd runs perl, iconv modules or needs udev's hardware database
 rm -rf /usr/lib/x86_64-linux-gnu/perl /usr/share/perl /usr/lib/x86_64-linux-gnu/gconv /usr/lib/udev/hwdb.bin /usr/lib/udev/hwdb.d
-rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* /var/cache/apt/* /var/lib/apt/lists/* /usr/share/lintian
+# the package cache and lists are the sandbox's read-only mounts (nothing of them is in the tree):
+# only apt's own binary caches are ours to drop
+rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/* /var/cache/apt/*.bin /usr/share/lintian

@@ -1,7 +1,10 @@
+import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, KilnError, UsageError } from '../../core/errors.js';
 import { setLogFile } from '../../core/log.js';
+import { lockDirectory } from '../../core/lock.js';
+import { privateDir } from '../../core/private.js';
 import { withScope } from '../../core/scope.js';
 import type { AfterInstall } from '../../iso/index.js';
 
@@ -67,17 +70,24 @@ export async function runIso(configFile: string, opts: Options): Promise<void> {
       ['give one --image <raw> per SystemConfig, in order, or none: then every image is built first'],
     );
   const out = resolve(opts.out);
-  setLogFile(join(out, 'logs', `${loaded.name}-iso.log`));
-  const result = await withScope('iso', (scope) =>
-    buildIso({
-      loaded,
-      images: systems.map((sc, i) => ({ sc, raw: resolve(images[i]!) })),
-      outDir: join(out, 'images', loaded.name),
-      cacheDir: DEFAULT_CACHE_ROOT,
-      scope,
-      after: opts.after as AfterInstall,
-      rebuildInitrd: !!opts.rebuildInitrd,
-    }),
-  );
-  process.stdout.write(`${result.iso}\n`);
+  const imageDir = join(out, 'images', loaded.name);
+  mkdirSync(join(imageDir, '..'), { recursive: true, mode: 0o700 });
+  const unlock = await lockDirectory(imageDir, `the output directory ${imageDir}`);
+  try {
+    setLogFile(join(out, 'logs', `${loaded.name}-iso.log`));
+    const result = await withScope('iso', (scope) =>
+      buildIso({
+        loaded,
+        images: systems.map((sc, i) => ({ sc, raw: resolve(images[i]!) })),
+        outDir: privateDir(imageDir),
+        cacheDir: DEFAULT_CACHE_ROOT,
+        scope,
+        after: opts.after as AfterInstall,
+        rebuildInitrd: !!opts.rebuildInitrd,
+      }),
+    );
+    process.stdout.write(`${result.iso}\n`);
+  } finally {
+    await unlock();
+  }
 }

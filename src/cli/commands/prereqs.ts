@@ -37,7 +37,7 @@ export function registerPrereqs(program: Command): void {
 }
 
 /** What `kiln build` of the shipped configs needs (a build checks its own config's tools again). */
-const BUILD_PACKAGES = ['mmdebstrap', 'util-linux', 'mount', 'fdisk', 'e2fsprogs', 'dosfstools', 'mtools', 'xfsprogs', 'qemu-utils', 'tar', 'gzip'];
+const BUILD_PACKAGES = ['mmdebstrap', 'bubblewrap', 'util-linux', 'mount', 'fdisk', 'e2fsprogs', 'dosfstools', 'mtools', 'xfsprogs', 'qemu-utils', 'tar', 'gzip'];
 
 async function missingPackages(packages: readonly string[]): Promise<string[]> {
   const r = await run('dpkg-query', ['-W', '-f', '${Package}\t${db:Status-Abbrev}\n', ...packages], { allowFailure: true });

@@ -9,6 +9,7 @@ import { checkNetworkAndRepos } from './network.js';
 import { checkPackages } from './packages.js';
 import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
+import { checkUnsupported } from './unsupported.js';
 import { checkCommandText, checkControlCharacters } from './text.js';
 import { checkTrustedBoot } from './trusted-boot.js';
 
@@ -25,5 +26,6 @@ export const RULES: readonly Rule[] = [
   checkTrustedBoot,
   checkControlCharacters,
   checkCommandText,
+  checkUnsupported,
 ];
 export type { FileKind, RuleContext } from './context.js';

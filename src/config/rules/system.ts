@@ -46,9 +46,6 @@ function checkSystemConfig(ctx: RuleContext, sc: SystemConfig, at: Segment[]): v
     const where = (sc.PartitionSettings ?? []).length > 0 ? [...at, 'PartitionSettings'] : ['Disks'];
     ctx.report(where, 'a kickstart installation (IsKickStartBoot) takes its partitioning from the PreInstallScripts, so the config must not define Disks or PartitionSettings', 'remove Disks and PartitionSettings, or set "IsKickStartBoot": false');
   }
-  if ((sc.PreInstallScripts ?? []).length > 0 && !sc.IsKickStartBoot) {
-    ctx.report([...at, 'PreInstallScripts'], 'PreInstallScripts run only for kickstart installations; they are ignored here', 'set "IsKickStartBoot": true, or use PostInstallScripts', 'warning');
-  }
 }
 
 /** The mount point as it was probably meant ("/srv/../usr/" → "/usr"); a suggestion only, never applied. */

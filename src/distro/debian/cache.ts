@@ -6,7 +6,7 @@
  * instead of queueing for a whole install, and can never see each other's partial downloads.
  * Cached files are immutable (apt names them by package, version and architecture).
  */
-import { copyFile, link, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { logToFile } from '../../core/log.js';
@@ -60,18 +60,38 @@ export async function syncIn(cacheDir: string, archives: string): Promise<number
   });
 }
 
+/**
+ * Did apt fetch this file again instead of using the cached one? apt verifies every package it
+ * uses and replaces (renames over) one that does not match its index: a hard link to the cache
+ * that is now another inode, or a copy of another size, means the cached file is damaged.
+ */
+async function refetched(mine: string, cached: string): Promise<boolean> {
+  const [a, c] = await Promise.all([stat(mine), stat(cached)]);
+  return a.dev === c.dev ? a.ino !== c.ino : a.size !== c.size;
+}
+
 /** Put what this build downloaded into the cache; returns how many packages were added. */
 export async function syncOut(cacheDir: string, archives: string): Promise<number> {
   const mine = await debs(archives);
   return await withLock(cacheDir, async () => {
     const cached = new Set(await debs(cacheDir));
     let added = 0;
+    let repaired = 0;
     for (const f of mine) {
-      if (cached.has(f)) continue;
+      if (cached.has(f)) {
+        if (!(await refetched(join(archives, f), join(cacheDir, f)).catch(() => false))) continue;
+        // a damaged cached package (truncated, corrupted): replaced by the good copy, atomically
+        const tmp = join(cacheDir, `.${f}.partial-${process.pid}`);
+        await rm(tmp, { force: true });
+        await linkOrCopy(join(archives, f), tmp);
+        await rename(tmp, join(cacheDir, f));
+        repaired++;
+        continue;
+      }
       await linkOrCopy(join(archives, f), join(cacheDir, f));
       added++;
     }
-    logToFile(`package cache ${cacheDir}: ${added} package(s) added`);
+    logToFile(`package cache ${cacheDir}: ${added} package(s) added${repaired ? `, ${repaired} damaged one(s) replaced` : ''}`);
     return added;
   });
 }

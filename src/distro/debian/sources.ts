@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { PackageRepo } from '../../config/model.js';
 import { debian } from '../catalog/debian.js';
 import type { DistroDecl } from '../catalog/index.js';
-import { KilnError } from '../../core/errors.js';
+import { splitCredentials } from '../../core/credentials.js';
+import { ExitCode, KilnError } from '../../core/errors.js';
 import { assertNoControl } from '../../core/safe-text.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
@@ -33,9 +34,34 @@ export function repoLines(repos: readonly PackageRepo[], release: string): strin
     if (r.SignedBy) opts.push(`signed-by=${field(r.SignedBy, `${what}: SignedBy`)}`);
     if (r.GPGCheck === false && !r.SignedBy) opts.push('trusted=yes');
     const components = r.Components?.length ? r.Components : ['main'];
-    const rest = [field(r.BaseUrl, `${what}: BaseUrl`), field(r.Suite ?? release, `${what}: Suite`), ...components.map((c) => field(c, `${what}: Components`))];
+    // credentials never go into a source line: it is logged, and written into the image
+    const rest = [field(splitCredentials(r.BaseUrl).url, `${what}: BaseUrl`), field(r.Suite ?? release, `${what}: Suite`), ...components.map((c) => field(c, `${what}: Components`))];
     return `deb ${opts.length ? `[${opts.join(' ')}] ` : ''}${rest.join(' ')}`;
   });
+}
+
+/**
+ * apt_auth.conf(5) entries for the repositories whose BaseUrl carries credentials
+ * (`https://user:pass@host/path`), or undefined when none does. The machine token names the
+ * scheme (without one apt would match https only), host, port and path of the repository. The
+ * format is whitespace-separated tokens: a user name or password containing white space cannot be
+ * expressed, and is refused rather than cut.
+ */
+export function authConf(repos: readonly PackageRepo[]): string | undefined {
+  const lines: string[] = [];
+  for (const r of repos) {
+    const { url, username, password } = splitCredentials(r.BaseUrl);
+    if (username === undefined && password === undefined) continue;
+    if (/[\s"]/.test(`${username ?? ''}${password ?? ''}`)) {
+      throw new KilnError(
+        `PackageRepos "${r.Name}": the user name or password in BaseUrl contains white space or a quote, which apt's auth.conf cannot express`,
+        ExitCode.InvalidConfig,
+      );
+    }
+    const machine = url.replace(/\/+$/, '');
+    lines.push(['machine', machine, ...(username ? ['login', username] : []), ...(password ? ['password', password] : [])].join(' '));
+  }
+  return lines.length ? lines.join('\n') + '\n' : undefined;
 }
 
 /** The default sources for `release`: the mirror (from the host when it names one), updates, security. */
@@ -80,15 +106,26 @@ export function hostDebianUris(): { mirror?: string; security?: string } {
   return debianUris(texts.join('\n'));
 }
 
+/** The repositories packages are installed from (Install is not false). */
+export function installRepos(repos: readonly PackageRepo[]): PackageRepo[] {
+  return repos.filter((r) => r.Install !== false);
+}
+
+/** What needs an auth.conf entry: the repositories used, or the mirror root when it replaces the defaults. */
+export function authSources(repos: readonly PackageRepo[], mirror?: string): PackageRepo[] {
+  const used = installRepos(repos);
+  return used.length || !mirror ? used : [{ Name: 'mirror', BaseUrl: mirror }];
+}
+
 /**
  * The config's repositories; else the catalog's defaults below `mirror` (a mirror root holding
  * debian/ and debian-security/, as mkosi's Mirror=); else the host's Debian mirror.
  */
 export function sourceLines(repos: readonly PackageRepo[], release: string, mirror?: string, decl: DistroDecl = debian): string[] {
-  const installRepos = repos.filter((r) => r.Install !== false);
-  if (installRepos.length) return repoLines(installRepos, release);
+  const used = installRepos(repos);
+  if (used.length) return repoLines(used, release);
   if (mirror) {
-    const root = mirror.replace(/\/+$/, '');
+    const root = splitCredentials(mirror).url.replace(/\/+$/, '');
     return decl.repositories(release).map((r) => `deb ${root}/${r.path} ${r.suite} ${(r.components ?? ['main']).join(' ')}`);
   }
   const host = hostDebianUris();

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import lockfile from 'proper-lockfile';
 import { CommandError, ExitCode, KilnError } from '../../core/errors.js';
 import { run, which } from '../../core/exec.js';
+import { runInToolSandbox, type ToolSandbox } from '../../chroot/chroot.js';
 import { endProgress, info } from '../../core/log.js';
 import { copyIntoRoot, removeInRoot, writeInRoot } from '../../system/paths.js';
 import type { ChrootFn, DistroBackend, InstalledPackage, InstallRequest, PackageStateRequest } from '../backend.js';
@@ -23,13 +24,13 @@ import { describeRepos, renderRepoFile, rpmRepos, trustedKeyDir, type RpmRepo } 
 
 const MANIFEST_DIR = '/var/lib/rpmmanifest';
 /** upstream's RemoveRpmDb manifests: `rpm -qa`, and one line of details per package */
-const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{BUILDARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
+const MANIFEST_2_FORMAT = '%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{INSTALLTIME}\\t%{ARCH}\\t%{VENDOR}\\t%{EPOCH}\\t%{SIZE}\\t%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\t%{SOURCERPM}\\n';
 
 export class RpmBackend extends BackendBase implements DistroBackend {
   readonly family = 'rpm' as const;
 
   hostTools(): string[] {
-    return ['rpm', 'unshare', 'mount', 'umount', 'chroot'];
+    return ['rpm', 'bwrap', 'mount', 'umount'];
   }
 
   hostFiles(): string[] {
@@ -50,7 +51,8 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     writeFileSync(join(home, '.rpmmacros'), hostMacros(req.sc));
     for (const r of repos) {
       const local = r.baseurl.startsWith('file:') ? { metadataExpire: '0' } : {};
-      writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, local));
+      // root-only: the build's copy is the only one with the repository's credentials
+      writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, { ...local, credentials: true }), { mode: 0o600 });
     }
     const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
     await run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '--initdb'], { env });
@@ -68,8 +70,9 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     mkdirSync(req.cacheDir, { recursive: true });
     const unlock = await lockCache(req.cacheDir);
     try {
-      // scriptlets run chrooted in the root and expect /dev and /proc; the mounts die with the namespace
-      await run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', MOUNT_AND_EXEC, 'kiln-rpm', req.root, tool, ...args], {
+      // in the tool sandbox (docs/security.md): scriptlets, chrooted by rpm into the root, get its
+      // /proc and minimal /dev and see nothing else of the host; network only for remote repositories
+      await runInToolSandbox([tool, ...args], rpmSandbox(req.root, work, req.cacheDir, repos, this.release), {
         env,
         captureStdout: false,
         onLine: (line) => {
@@ -165,7 +168,7 @@ export class RpmBackend extends BackendBase implements DistroBackend {
   async finishPackageState(req: PackageStateRequest): Promise<string> {
     const notes: string[] = [];
     if (req.sc.PreserveTdnfCache === true) {
-      const n = await this.preserveCache(req.root, req.cacheDir, req.installed);
+      const n = await this.preserveCache(req.root, req.cacheDir, req.installed, req.sc, req.mirror);
       notes.push(`PreserveTdnfCache: kept ${n} packages in ${this.decl.packageCacheDir}`);
     }
     if (req.sc.RemoveRpmDb === true) {
@@ -180,19 +183,29 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     return notes.join('; ') || 'package caches stayed outside the image';
   }
 
-  /** Copy the installed packages' RPMs from the shared cache into the image's tdnf cache layout. */
-  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[]): Promise<number> {
+  /**
+   * Copy the installed packages' RPMs into the image's tdnf cache layout: from the shared cache
+   * (downloaded from remote repositories), or straight from a local (file://) repository, which
+   * dnf reads in place and never copies into its cache.
+   */
+  private async preserveCache(root: string, cacheDir: string, installed: InstalledPackage[], sc: PackageStateRequest['sc'], mirror: string | undefined): Promise<number> {
     const wanted = new Set(installed.map((p) => `${p.name}-${p.version.replace(/^\d+:/, '')}.${p.arch}.rpm`));
-    let n = 0;
+    const sources: { dir: string; repo: string }[] = [];
     for (const entry of await readdir(cacheDir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const pkgDir = join(cacheDir, entry.name, 'packages');
-      if (!existsSync(pkgDir)) continue;
-      const repo = entry.name.replace(/-[0-9a-f]{16}$/, '');
-      for (const f of await readdir(pkgDir)) {
+      if (entry.isDirectory()) sources.push({ dir: join(cacheDir, entry.name, 'packages'), repo: entry.name.replace(/-[0-9a-f]{16}$/, '') });
+    }
+    for (const r of rpmRepos(this.decl, this.release, sc.PackageRepos ?? [], mirror)) {
+      if (!r.baseurl.startsWith('file:')) continue;
+      const dir = fileURLToPath(r.baseurl.replace(/\$basearch/g, 'x86_64').replace(/\$releasever/g, this.release));
+      sources.push({ dir, repo: r.id }, { dir: join(dir, 'Packages'), repo: r.id });
+    }
+    let n = 0;
+    for (const { dir, repo } of sources) {
+      if (!existsSync(dir)) continue;
+      for (const f of await readdir(dir)) {
         if (!wanted.has(f)) continue;
         // written inside the image (this runs after the config's scripts, which may have planted links)
-        await copyIntoRoot(join(pkgDir, f), root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
+        await copyIntoRoot(join(dir, f), root, `${this.decl.packageCacheDir}/${repo}/rpms/${f.split('.').at(-2)}/${f}`);
         wanted.delete(f);
         n++;
       }
@@ -201,13 +214,23 @@ export class RpmBackend extends BackendBase implements DistroBackend {
   }
 }
 
-// $1 = root, $2... = the package manager's argv
-const MOUNT_AND_EXEC = `set -e
-r=$1; shift
-mkdir -p "$r/dev" "$r/proc"
-mount --rbind /dev "$r/dev"
-mount -t proc proc "$r/proc"
-exec "$@"`;
+/**
+ * What the package manager may touch: the root, its own work directory (configuration, HOME,
+ * logs) and the package cache read-write; local repositories and key files read-only; the network
+ * only when a repository is remote. Scriptlets run in the same sandbox, so the repositories and
+ * keys a config names are visible to them (read-only): a download-only pass with the network, then
+ * an offline install (as the Debian backend does) would hide them and the network from scriptlets.
+ */
+export function rpmSandbox(root: string, work: string, cacheDir: string, repos: readonly RpmRepo[], release: string): ToolSandbox {
+  const local = (url: string) => (url.startsWith('file:') ? [fileURLToPath(url.replace(/\$basearch/g, 'x86_64').replace(/\$releasever/g, release))] : []);
+  const readable = [...new Set(repos.flatMap((r) => [...local(r.baseurl), ...r.gpgkeys.flatMap(local)]))].filter((p) => existsSync(p));
+  return {
+    installRoot: root,
+    writable: [work, cacheDir],
+    readable,
+    network: repos.some((r) => !r.baseurl.startsWith('file:')),
+  };
+}
 
 function dnfConf(cacheDir: string, reposDir: string, work: string): string {
   return [

@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackageRepo } from '../../config/model.js';
+import { registerSecret, splitCredentials } from '../../core/credentials.js';
 import type { DistroDecl } from '../catalog/index.js';
 import { assertNoControl } from '../../core/safe-text.js';
 
@@ -28,6 +29,9 @@ export interface RpmRepo {
   gpgkeys: string[];
   /** Write this repo file into the image (/etc/yum.repos.d). */
   install: boolean;
+  /** From the BaseUrl's userinfo (splitCredentials): only in the build's own root-only copy. */
+  username?: string;
+  password?: string;
 }
 
 /** A config's key reference: a URL, or a path (already absolute in a loaded config). */
@@ -43,9 +47,9 @@ export function keyUrl(key: string, decl: DistroDecl): string {
 export function rpmRepos(decl: DistroDecl, release: string, configRepos: readonly PackageRepo[], mirror?: string): RpmRepo[] {
   if (configRepos.length) {
     return configRepos.map((r) => ({
+      ...credentialsOf(r.BaseUrl),
       id: repoId(r.Name),
       name: r.Name,
-      baseurl: r.BaseUrl,
       gpgcheck: r.GPGCheck ?? true,
       repoGpgcheck: r.RepoGPGCheck ?? false,
       gpgkeys: (r.GPGKeys ?? '').split(/\s+/).filter(Boolean).map((k) => keyUrl(k, decl)),
@@ -55,9 +59,9 @@ export function rpmRepos(decl: DistroDecl, release: string, configRepos: readonl
   const root = (mirror ?? decl.defaultMirror ?? '').replace(/\/+$/, '');
   const trusted = trustedKeys(decl.name);
   return decl.repositories(release).map((r) => ({
+    ...credentialsOf(`${root}/${r.path}`),
     id: r.id,
     name: r.name,
-    baseurl: `${root}/${r.path}`,
     gpgcheck: r.gpgCheck,
     repoGpgcheck: r.repoGpgCheck,
     gpgkeys: [...r.keys.map((k) => pathToFileURL(join(RESOURCES, decl.name, k)).href), ...trusted],
@@ -74,12 +78,22 @@ function trustedKeys(distro: string): string[] {
     .map((f) => pathToFileURL(join(dir, f)).href);
 }
 
+/** baseurl without credentials, and the credentials apart (never in the image's copy, logs or messages). */
+function credentialsOf(url: string): Pick<RpmRepo, 'baseurl' | 'username' | 'password'> {
+  const { url: baseurl, username, password } = splitCredentials(url);
+  registerSecret(password);
+  return { baseurl, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+}
+
 export function repoId(name: string): string {
   return name.replace(/[^A-Za-z0-9._:-]+/g, '-');
 }
 
-/** One repo file; `local` options are for the build's own copy (never written into the image). */
-export function renderRepoFile(r: RpmRepo, local: { metadataExpire?: string } = {}): string {
+/**
+ * One repo file; `local` options are for the build's own copy (never written into the image),
+ * which alone carries the repository's credentials (`username=`/`password=`) and is root-only.
+ */
+export function renderRepoFile(r: RpmRepo, local: { metadataExpire?: string; credentials?: boolean } = {}): string {
   // an INI file: a line feed in a value would add settings of the config's choosing (gpgcheck=0 ...)
   for (const [what, v] of [['Name', r.name], ['BaseUrl', r.baseurl], ['GPGKeys', r.gpgkeys.join(' ')], ['id', r.id]] as const) assertNoControl(v, `PackageRepos "${r.id}": ${what}`);
   const lines = [
@@ -92,6 +106,8 @@ export function renderRepoFile(r: RpmRepo, local: { metadataExpire?: string } = 
     ...(r.gpgkeys.length ? [`gpgkey=${r.gpgkeys.join(' ')}`] : []),
     'skip_if_unavailable=False',
     ...(local.metadataExpire !== undefined ? [`metadata_expire=${local.metadataExpire}`] : []),
+    ...(local.credentials && r.username !== undefined ? [`username=${r.username}`] : []),
+    ...(local.credentials && r.password !== undefined ? [`password=${r.password}`] : []),
   ];
   return lines.join('\n') + '\n';
 }

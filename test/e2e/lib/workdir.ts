@@ -1,10 +1,12 @@
 /**
  * Where end-to-end tests keep their files: one directory per test run (a vitest invocation), so
  * images built by one test file are reused by the next one (files run in separate workers) and
- * never by a later run with different sources. Directories of finished runs are removed.
+ * never by a later run with different sources. A passing run removes its directory at the end
+ * (global-setup.ts); a failing one keeps it for debugging, and the next run removes it.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const E2E_ROOT = process.env.KILN_E2E_DIR ?? '/var/tmp/kiln-e2e';
 
@@ -15,7 +17,11 @@ export const E2E_ROOT = process.env.KILN_E2E_DIR ?? '/var/tmp/kiln-e2e';
  */
 export function runId(): string {
   if (process.env.KILN_E2E_RUN) return process.env.KILN_E2E_RUN;
-  const pid = process.ppid;
+  return runIdOf(process.ppid);
+}
+
+/** The run id of the vitest main process `pid` (what its workers compute as runId()). */
+export function runIdOf(pid: number): string {
   return `run-${pid}-${startTime(pid)}`;
 }
 
@@ -52,6 +58,18 @@ function sweepFinishedRuns(): void {
     const m = /^run-(\d+)-(\d+)$/.exec(n);
     if (!m) continue;
     if (startTime(Number(m[1])) === m[2]) continue; // that run is still going
-    rmSync(join(E2E_ROOT, n), { recursive: true, force: true });
+    const dir = join(E2E_ROOT, n);
+    try {
+      // a killed run may have left a build's mounts and loop devices: Kiln releases them first
+      execFileSync(resolve(import.meta.dirname, '../../../kiln'), ['clean', '--under', dir], { stdio: 'ignore' });
+    } catch {
+      // reported below if anything is still in the way
+    }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      // never fail this run for what another one left
+      process.stderr.write(`e2e: could not remove ${dir}: ${(e as Error).message}\n`);
+    }
   }
 }

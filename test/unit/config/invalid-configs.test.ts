@@ -145,7 +145,7 @@ const SYSTEM_CASES: Case[] = [
   { name: 'backtick in ExtraCommandLine', mutate: (c) => { sc(c).KernelCommandLine.ExtraCommandLine = 'console=`id`'; }, path: 'SystemConfigs[0].KernelCommandLine.ExtraCommandLine', message: 'the "`" character is reserved' },
   { name: 'kickstart with partitions', mutate: (c) => { sc(c).IsKickStartBoot = true; }, path: 'SystemConfigs[0].PartitionSettings', message: 'must not define Disks or PartitionSettings' },
   { name: 'kickstart with Disks only', mutate: (c) => { sc(c).IsKickStartBoot = true; delete sc(c).PartitionSettings; delete disk(c).Partitions; }, path: 'Disks', message: 'must not define Disks or PartitionSettings' },
-  { name: 'PreInstallScripts without kickstart', mutate: (c) => { sc(c).PreInstallScripts = [{ Path: 'scripts/post.sh' }]; }, path: 'SystemConfigs[0].PreInstallScripts', message: 'PreInstallScripts run only for kickstart', kind: 'advice' },
+  { name: 'PreInstallScripts (never run)', mutate: (c) => { sc(c).PreInstallScripts = [{ Path: 'scripts/post.sh' }]; }, path: 'SystemConfigs[0].PreInstallScripts', message: 'PreInstallScripts are never run', kind: 'kiln' },
   { name: 'unsupported Debian release', mutate: (c) => { sc(c).Distro.Release = 'buster'; }, path: 'SystemConfigs[0].Distro.Release', message: '"buster" is not a supported debian release' },
 ];
 

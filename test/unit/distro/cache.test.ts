@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,22 @@ describe('shared package cache', () => {
     const added = await Promise.all([syncOut(cache, one), syncOut(cache, two)]);
     expect(added.sort()).toEqual([0, 1]);
     expect(readdirSync(cache).filter((f) => f.endsWith('.deb')).sort()).toEqual(['a_1_amd64.deb', 'b_1_all.deb', 'c_2_amd64.deb']);
+    expect(readdirSync(cache).some((f) => f.includes('partial'))).toBe(false);
+  });
+
+  it('replaces a damaged cached package with the one apt fetched again', async () => {
+    const cache = join(base, 'cache2');
+    mkdirSync(cache);
+    writeFileSync(join(cache, 'e_1_amd64.deb'), 'trunc');
+    writeFileSync(join(cache, 'f_1_amd64.deb'), 'fine');
+    const build = join(base, 'build3/apt-archives');
+    await syncIn(cache, build);
+    // apt found e's hash wrong and renamed a fresh download over the hard link; f was used as is
+    writeFileSync(join(build, 'partial/e_1_amd64.deb'), 'the whole package');
+    renameSync(join(build, 'partial/e_1_amd64.deb'), join(build, 'e_1_amd64.deb'));
+    expect(await syncOut(cache, build)).toBe(0);
+    expect(readFileSync(join(cache, 'e_1_amd64.deb'), 'utf8')).toBe('the whole package');
+    expect(readFileSync(join(cache, 'f_1_amd64.deb'), 'utf8')).toBe('fine');
     expect(readdirSync(cache).some((f) => f.includes('partial'))).toBe(false);
   });
 });

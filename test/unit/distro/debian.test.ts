@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DebianBackend } from '../../../src/distro/debian/index.js';
 import { debian } from '../../../src/distro/catalog/debian.js';
-import { mmdebstrapArgs } from '../../../src/distro/debian/mmdebstrap.js';
+import { aptDownloadConfig, downloadSets, mmdebstrapArgs, sandboxSources, sourcePaths } from '../../../src/distro/debian/mmdebstrap.js';
 import { missingPackages, PackageProgress } from '../../../src/distro/debian/progress.js';
 import { debianUris, defaultLines, repoLines } from '../../../src/distro/debian/sources.js';
 import { backendFor } from '../../../src/distro/registry.js';
@@ -25,16 +25,35 @@ describe('Debian backend', () => {
     expect(b.implicitPackages({ sc, boot: 'none', packages: [] })).toEqual([]);
   });
 
-  it('installs everything in one mmdebstrap call into the mounted root, with the shared cache bind-mounted', () => {
-    const args = mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: ['a', 'b'], sources: ['deb http://m/debian bookworm main'], archives: "/w/it's/apt-archives", eatmydata: true });
-    expect(args).toContain('--skip=check/empty');
-    expect(args).toContain('--skip=essential/unlink');
-    expect(args).toContain('--skip=download/empty');
-    expect(args).toContain(`--setup-hook=mkdir -p "$1/var/cache/apt/archives" && mount --bind '/w/it'\\''s/apt-archives' "$1/var/cache/apt/archives"`);
-    expect(args).toContain('--customize-hook=umount "$1/var/cache/apt/archives"');
-    expect(args).toContain('--hook-dir=/usr/share/mmdebstrap/hooks/eatmydata');
+  it('installs everything in one offline mmdebstrap call from what the download phase fetched', () => {
+    const args = mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: ['a', 'b'], sources: ['deb http://m/debian bookworm main'], eatmydata: true, deferInitramfs: true });
+    for (const skip of ['check/empty', 'essential/unlink', 'download/empty', 'cleanup/apt/cache', 'update', 'cleanup/apt/lists', 'chroot/mount']) {
+      expect(args).toContain(`--skip=${skip}`);
+    }
+    // no mounts of its own (the sandbox has no CAP_SYS_ADMIN) and no download in the eatmydata hook
+    expect(args.join('\n')).not.toMatch(/mount --bind|apt-helper|--hook-dir/);
+    expect(args.find((a) => a.startsWith('--extract-hook='))).toMatch(/var\/cache\/apt\/archives.*eatmydata_\*_all\.deb/s);
+    expect(args).toContain('--customize-hook=/usr/share/mmdebstrap/hooks/eatmydata/customize.sh');
+    expect(args.some((a) => a.startsWith('--essential-hook=chroot "$1" dpkg-divert'))).toBe(true);
     expect(args).toContain('--include=a,b');
     expect(args.slice(-3)).toEqual(['bookworm', '/w/root', 'deb http://m/debian bookworm main']);
+  });
+
+  it('downloads with its own apt configuration: essential alone, then everything, from an empty system', () => {
+    const conf = aptDownloadConfig({ dir: '/w/apt', lists: '/w/lists', archives: '/w/archives' }, 'amd64');
+    expect(conf).toContain('Dir "/w/apt/";');
+    expect(conf).toContain('Dir::State::Status "/w/apt/status";');
+    expect(conf).toContain('Dir::Cache::Archives "/w/archives/";');
+    expect(conf).toContain('Apt::Architectures "amd64";');
+    const [essential, all] = downloadSets('bookworm', 'amd64', ['less']);
+    expect(essential).toEqual(['?narrow(?or(?archive(^bookworm$),?codename(^bookworm$)),?architecture(amd64),?essential)']);
+    expect(all).toEqual([essential![0], '?narrow(?or(?archive(^bookworm$),?codename(^bookworm$)),?architecture(amd64),?and(?priority(required),?not(?essential)))', 'less']);
+  });
+
+  it('copies file: repositories into the archives and binds what sources read', () => {
+    const lines = ['deb [trusted=yes] file:///srv/repo kiln main', 'deb [signed-by=/k/r.gpg] http://m/debian bookworm main', 'deb file:/other/repo/ x main'];
+    expect(sandboxSources(lines)).toEqual(['deb [trusted=yes] copy:///srv/repo kiln main', lines[1], 'deb copy:/other/repo/ x main']);
+    expect(sourcePaths(sandboxSources(lines))).toEqual(['/srv/repo', '/k/r.gpg', '/other/repo']);
   });
 
   it('takes repositories from PackageRepos, else the host Debian mirror', () => {

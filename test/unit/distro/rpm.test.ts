@@ -3,7 +3,7 @@ import { azurelinux } from '../../../src/distro/catalog/azurelinux.js';
 import { debian } from '../../../src/distro/catalog/debian.js';
 import { DISTRO_NAMES, findDistro, findRelease } from '../../../src/distro/catalog/index.js';
 import { backendFor } from '../../../src/distro/registry.js';
-import { dnfArgs, RpmBackend, tdnfArgs } from '../../../src/distro/rpm/index.js';
+import { dnfArgs, RpmBackend, rpmSandbox, tdnfArgs } from '../../../src/distro/rpm/index.js';
 import { hostMacros, imageMacros } from '../../../src/distro/rpm/macros.js';
 import { RpmProgress, rpmFailure } from '../../../src/distro/rpm/progress.js';
 import { renderRepoFile, rpmRepos } from '../../../src/distro/rpm/repos.js';
@@ -98,5 +98,17 @@ describe('dnf output', () => {
     expect(f.unsigned).toEqual(['kiln-test-unsigned-1.0-1.azl3.x86_64']);
     expect(f.unreachable).toEqual(['azurelinux-official-base']);
     expect(f.unsignedMetadata).toEqual(['local']);
+  });
+});
+
+describe('RPM backend sandbox', () => {
+  it('writes the root, its work directory and the cache; reads local repositories and keys; network only for remote repositories', () => {
+    const repo = (baseurl: string, gpgkeys: string[] = []) => ({ id: 'r', name: 'r', baseurl, gpgcheck: true, repoGpgcheck: false, gpgkeys, install: false });
+    const here = import.meta.dirname;
+    const local = rpmSandbox('/w/root', '/w/rpm', '/c', [repo(`file://${here}`, [`file://${here}/rpm.test.ts`, 'file:///nonexistent/key'])], '3.0');
+    expect(local).toEqual({ installRoot: '/w/root', writable: ['/w/rpm', '/c'], readable: [here, `${here}/rpm.test.ts`], network: false });
+    expect(rpmSandbox('/w/root', '/w/rpm', '/c', [repo('https://packages.example/3.0/base')], '3.0').network).toBe(true);
+    // repo variables resolved for the bind
+    expect(rpmSandbox('/w/root', '/w/rpm', '/c', [repo(`file://${here.replace('unit', '$releasever')}`)], 'unit').readable).toEqual([here]);
   });
 });

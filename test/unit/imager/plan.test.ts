@@ -21,7 +21,7 @@ describe('build plan', () => {
     expect(plan.packages).toEqual(expect.arrayContaining(['hyperv-daemons', 'systemd-sysv', 'openssh-server']));
     expect(plan.packages.at(-1)).toBe('initramfs-tools');
     const tools = hostToolsFor(plan);
-    for (const t of ['mmdebstrap', 'losetup', 'partx', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mkfs.ext4', 'qemu-img', 'unshare']) expect(tools).toContain(t);
+    for (const t of ['mmdebstrap', 'losetup', 'partx', 'sfdisk', 'mkfs.vfat', 'mcopy', 'mkfs.ext4', 'qemu-img', 'bwrap', 'setpriv']) expect(tools).toContain(t);
   });
 
   it('core-container.json: a root filesystem tree, no boot, a tar.gz', async () => {

@@ -111,21 +111,14 @@ describe('ISO layout', () => {
 });
 
 describe('the config copy on the ISO', () => {
-  it('keeps the file as written but drops every Encryption.Password (JSON and YAML)', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { configCopyText } = await import('../../../src/iso/isomaker.js');
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-iso-copy-'));
-    const json = join(dir, 'c.json');
-    writeFileSync(json, '{\n  // comment kept\n  "SystemConfigs": [\n    { "Name": "a", "Encryption": { "Enable": true, "Password": "s3cret-pass" } },\n    { "Name": "b" }\n  ]\n}\n');
-    const outJson = configCopyText(json);
+  it('keeps an encrypted root enabled but drops every Encryption.Password (JSON and YAML)', async () => {
+    const { sanitizedConfigText } = await import('../../../src/iso/config-copy.js');
+    const json = '{\n  // comment\n  "SystemConfigs": [\n    { "Name": "a", "Encryption": { "Enable": true, "Password": "s3cret-pass" } },\n    { "Name": "b" }\n  ]\n}\n';
+    const outJson = await sanitizedConfigText(json, 'c.json');
     expect(outJson).not.toContain('s3cret-pass');
-    expect(outJson).toContain('// comment kept');
-    expect(outJson).toMatch(/"Enable": true/);
-    const yaml = join(dir, 'c.yaml');
-    writeFileSync(yaml, 'SystemConfigs:\n  - Name: a\n    Encryption:\n      Enable: true\n      Password: s3cret-pass\n');
-    const outYaml = configCopyText(yaml);
+    expect(JSON.parse(outJson)).toEqual({ SystemConfigs: [{ Name: 'a', Encryption: { Enable: true } }, { Name: 'b' }] });
+    const yaml = 'SystemConfigs:\n  - Name: a\n    Encryption:\n      Enable: true\n      Password: s3cret-pass\n';
+    const outYaml = await sanitizedConfigText(yaml, 'c.yaml');
     expect(outYaml).not.toContain('s3cret-pass');
     expect(outYaml).toMatch(/Enable: true/);
   });
