@@ -4,8 +4,11 @@ import { defineConfig } from 'vitest/config';
  * End-to-end files that only `npm run test:full` runs (KILN_E2E_TIER=full): CI's tier proves every
  * feature at least once within its time budget; these go deeper on what another file already proves.
  * - azl-test-repo: the offline repository's own checks (azurelinux.test.ts builds and boots from it).
+ * - trusted-boot-full: the ISO install of an encrypted root, verity and Secure Boot refusals (flipped
+ *   byte, unsigned and foreign-key UKIs), the UKI booted directly, Azure Linux's encrypted root
+ *   (trusted-boot.test.ts boots one LUKS + shim and one verity + signed UKI image in CI).
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts'];
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/trusted-boot-full.test.ts'];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).
