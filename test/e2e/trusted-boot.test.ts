@@ -112,7 +112,7 @@ describe('encrypted root behind the distribution\'s Secure Boot chain (luks.json
       await expectSecureBoot(g);
       expect(await g.check('findmnt -n -o SOURCE /')).toBe('/dev/mapper/root');
       expect(await g.check('lsblk -n -o TYPE /dev/mapper/root')).toBe('crypt');
-      expect(await g.check('lsblk -n -o FSTYPE /dev/vda3')).toBe('crypto_LUKS');
+      expect(await g.check('lsblk -n -d -o FSTYPE /dev/vda3')).toBe('crypto_LUKS');
       expect(await g.check('cat /etc/kiln/marker.txt')).toBe(MARKER);
       expect(await g.check('timeout 600 systemctl is-system-running --wait; systemctl --failed --no-legend', 700_000)).toMatch(/running|degraded/);
     });
