@@ -12,8 +12,11 @@ import { defineConfig } from 'vitest/config';
  * - cache-full: a damaged disk-build tree cache entry rebuilt by a fresh install (two full Debian
  *   installs, about 8 min on a loaded 2-core machine); cache.test.ts proves store, restore, the same
  *   bytes and a miss, and cache-rpm.test.ts a damaged entry detected and rebuilt, in the CI tier.
+ * - trusted-boot-full: the ISO install of an encrypted root, verity and Secure Boot refusals (flipped
+ *   byte, unsigned and foreign-key UKIs), the UKI booted directly, Azure Linux's encrypted root
+ *   (trusted-boot.test.ts boots one LUKS + shim and one verity + signed UKI image in CI).
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/cache-full.test.ts'];
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/cache-full.test.ts', 'test/e2e/trusted-boot-full.test.ts'];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).

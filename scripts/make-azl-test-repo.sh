@@ -37,6 +37,7 @@ DEBIAN_PACKAGES=(
   rpm ca-certificates cron anacron logrotate
   iproute2 e2fsprogs util-linux procps zstd cpio
   openssh-server
+  cryptsetup-bin
 )
 # Embedded in grubx64.efi (Azure Linux's image embeds its modules too: it must not need /boot).
 GRUB_EFI_MODULES=(

@@ -95,6 +95,7 @@ const DEB_TO_AZL = [
   [['libpcre2-8-0'], 'pcre2'],
   [['libseccomp2'], 'libseccomp'],
   [['libcryptsetup12'], 'cryptsetup-libs'],
+  [['cryptsetup-bin'], 'cryptsetup'],
   [['libargon2-1'], 'libargon2'],
   [['libjson-c5'], 'json-c'],
   [['libdevmapper1.02.1'], 'device-mapper-libs'],

@@ -139,10 +139,15 @@ export function grubDefaults(cmdline: string, timeoutSeconds = 1): string {
  * how many lines were changed.
  */
 export function pinRootPartuuid(cfg: string, partuuid: string): { text: string; changed: number } {
+  return pinRoot(cfg, `PARTUUID=${partuuid}`);
+}
+
+/** Every `linux` line of a grub.cfg booting `root=<device>` (a PARTUUID=, UUID= or /dev/mapper/ spec). */
+export function pinRoot(cfg: string, device: string): { text: string; changed: number } {
   let changed = 0;
   const text = cfg.replace(/^(\s*linux\s+\S+)(.*)$/gm, (line, head: string, rest: string) => {
     const fixed = ` ${rest.trim()} `.replace(/\sroot=\S+/g, ' ').trim();
-    const out = `${head} root=PARTUUID=${partuuid}${fixed ? ' ' + fixed : ''}`;
+    const out = `${head} root=${device}${fixed ? ' ' + fixed : ''}`;
     if (out !== line) changed++;
     return out;
   });

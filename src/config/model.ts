@@ -152,6 +152,29 @@ export interface Encryption {
   Password?: string;
 }
 
+/** Kiln extension: the root partition as a read-only dm-verity volume (see docs/trusted-boot.md). */
+export interface Verity {
+  Enable?: boolean;
+  /** ID of the partition that receives the hash tree (no filesystem, no mount point). */
+  HashPartition?: string;
+  /** What the kernel does when a block does not match its hash (default "error": an I/O error). */
+  CorruptionAction?: 'error' | 'restart' | 'panic';
+  /** Directories given a writable tmpfs overlay at boot (default ["/var"], unless /var is its own partition). */
+  TmpfsOverlays?: string[];
+}
+
+/** Kiln extension: the program the firmware starts (default "grub"). */
+export type BootLoader = 'grub' | 'systemd-boot' | 'uki';
+
+/** Kiln extension: a boot chain that boots with UEFI Secure Boot enforced. */
+export interface SecureBoot {
+  Enable?: boolean;
+  /** PEM private key Kiln signs its EFI binaries with (absent: the distribution's signed shim + grub + kernel). */
+  SigningKey?: string;
+  /** PEM certificate of SigningKey (what the firmware's db must hold). */
+  SigningCertificate?: string;
+}
+
 /** Kiln extension: which distribution a SystemConfig builds. Absent = Azure Linux 3.0 (RPM), as upstream. */
 export interface Distro {
   /** "debian" | "azurelinux" (the list: distro/catalog/) */
@@ -185,6 +208,12 @@ export interface SystemConfig {
   Groups?: Group[];
   Users?: User[];
   Encryption?: Encryption;
+  /** Kiln extension. */
+  Verity?: Verity;
+  /** Kiln extension. */
+  BootLoader?: BootLoader;
+  /** Kiln extension. */
+  SecureBoot?: SecureBoot;
   RemoveRpmDb?: boolean;
   RemoveDocs?: boolean;
   PreserveTdnfCache?: boolean;

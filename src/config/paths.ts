@@ -22,6 +22,8 @@ export function withAbsolutePaths(config: Config, baseDir: string): Config {
       // GPGKeys: blank-separated URLs or paths; a relative path is the config's, like every other
       if (r.GPGKeys !== undefined) r.GPGKeys = r.GPGKeys.split(/\s+/).filter(Boolean).map((k) => (/^[a-z][a-z0-9+.-]*:/i.test(k) ? k : abs(k))).join(' ');
     }
+    if (sc.SecureBoot?.SigningKey) sc.SecureBoot.SigningKey = abs(sc.SecureBoot.SigningKey);
+    if (sc.SecureBoot?.SigningCertificate) sc.SecureBoot.SigningCertificate = abs(sc.SecureBoot.SigningCertificate);
     for (const ps of sc.PartitionSettings ?? []) {
       if (ps.RdiffBaseImage) ps.RdiffBaseImage = abs(ps.RdiffBaseImage);
       if (ps.OverlayBaseImage) ps.OverlayBaseImage = abs(ps.OverlayBaseImage);

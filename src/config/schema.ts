@@ -240,8 +240,33 @@ const Distro = Obj(
 );
 
 const Encryption = Obj(
-  { Enable: Opt(Bool('Encrypt the root partition.')), Password: Opt(Str('Encryption passphrase.')) },
-  { description: 'Root partition encryption.' },
+  {
+    Enable: Opt(Bool('Encrypt the root partition (LUKS2, aes-xts-plain64); /boot and the ESP stay clear.')),
+    Password: Opt(Str('Passphrase asked for at boot (never logged, never written into the image).')),
+  },
+  { description: 'Root partition encryption (LUKS2). The root partition needs the "dmroot" flag; with grub, /boot must be its own partition. See docs/trusted-boot.md.' },
+);
+
+export const CORRUPTION_ACTIONS = ['error', 'restart', 'panic'] as const;
+const Verity = Obj(
+  {
+    Enable: Opt(Bool('Make the root partition a read-only dm-verity volume.')),
+    HashPartition: Opt(Str('ID of the partition that receives the hash tree (no filesystem, no mount point).', { minLength: 1 })),
+    CorruptionAction: Opt(Enum(CORRUPTION_ACTIONS, 'What the kernel does on a block that fails verification: "error" (an I/O error, default), "restart" or "panic".')),
+    TmpfsOverlays: Opt(Type.Array(Str('Absolute directory.', { pattern: '^/.+' }), { description: 'Directories made writable at boot by an overlay on tmpfs (default ["/var"], none when /var is its own partition). Changes are lost at shutdown.' })),
+  },
+  { description: 'Kiln extension: a read-only root verified by dm-verity; its root hash is part of the signed UKI. Needs the "dmroot" flag on the root partition and BootLoader "uki" or "systemd-boot". See docs/trusted-boot.md.' },
+);
+
+export const BOOT_LOADERS = ['grub', 'systemd-boot', 'uki'] as const;
+
+const SecureBoot = Obj(
+  {
+    Enable: Opt(Bool('Build a boot chain that boots with UEFI Secure Boot enforced.')),
+    SigningKey: Opt(Str('PEM private key Kiln signs its EFI binaries (systemd-boot, the UKI) with (relative to the config file). Absent: the distribution\'s signed shim, grub and kernel.', { minLength: 1 })),
+    SigningCertificate: Opt(Str('PEM certificate of SigningKey; the firmware\'s db must trust it (relative to the config file).', { minLength: 1 })),
+  },
+  { description: 'Kiln extension: UEFI Secure Boot. See docs/trusted-boot.md.' },
 );
 
 const SystemConfig = Obj(
@@ -267,6 +292,9 @@ const SystemConfig = Obj(
     Groups: Opt(Type.Array(Group)),
     Users: Opt(Type.Array(User)),
     Encryption: Opt(Encryption),
+    Verity: Opt(Verity),
+    BootLoader: Opt(Enum(BOOT_LOADERS, 'Kiln extension: what the firmware starts. "grub" (default); "uki": a unified kernel image (kernel, initramfs, command line, os-release in one EFI binary) at the removable path EFI/BOOT/BOOTX64.EFI; "systemd-boot": systemd-boot there, the UKI in EFI/Linux/. UEFI only.')),
+    SecureBoot: Opt(SecureBoot),
     RemoveRpmDb: Opt(Bool('Remove the RPM database after installation.')),
     RemoveDocs: Opt(Bool('Remove documentation.')),
     PreserveTdnfCache: Opt(Bool('Keep the package cache.')),
@@ -286,7 +314,7 @@ export const ConfigSchema = Obj(
   },
   {
     title: 'Kiln image configuration',
-    description: 'Azure Linux image-config format with Kiln extensions (Distro, Debian PackageRepos). See docs/config.md.',
+    description: 'Azure Linux image-config format with Kiln extensions (Distro, Debian PackageRepos, Verity, BootLoader, SecureBoot). See docs/config.md.',
   },
 );
 
@@ -307,6 +335,8 @@ export type _ModelMatchesSchema = [
   Assert<Same<Static<typeof RawBinary>, M.RawBinary>>,
   Assert<Same<Static<typeof Script>, M.Script>>,
   Assert<Same<Static<typeof Encryption>, M.Encryption>>,
+  Assert<Same<Static<typeof Verity>, M.Verity>>,
+  Assert<Same<Static<typeof SecureBoot>, M.SecureBoot>>,
   Assert<Same<Static<typeof PartitionSetting>, M.PartitionSetting>>,
   Assert<Same<Static<typeof FileConfig>, M.FileConfig>>,
   Assert<Same<Static<typeof AdditionalFileTarget>, M.AdditionalFileTarget>>,

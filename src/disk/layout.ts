@@ -39,12 +39,20 @@ export interface DiskLayout {
 
 export class LayoutError extends Error {}
 
+/** What device layers ask of the layout (from disk/layers planStacks). */
+export interface LayoutRoles {
+  /** Partitions whose size must be a multiple of this many bytes (a LUKS2 data area of 4 KiB sectors). */
+  sizeMultiple?: ReadonlyMap<string, number>;
+  /** GPT type GUIDs for partitions whose config gives neither Type nor TypeUUID (e.g. a verity hash partition). */
+  defaultTypes?: ReadonlyMap<string, string>;
+}
+
 /**
  * Resolve partitions: End 0 extends to the next partition's Start, or to MaxSize for the last one.
  * GPT keeps its backup table in the last 33 sectors, so on GPT a partition ending at MaxSize is
  * shortened by exactly those sectors (sfdisk would otherwise refuse it).
  */
-export function planLayout(disk: Disk): DiskLayout {
+export function planLayout(disk: Disk, roles: LayoutRoles = {}): DiskLayout {
   const table = disk.PartitionTableType ?? 'gpt';
   const maxSize = disk.MaxSize;
   if (!maxSize || maxSize <= 0) throw new LayoutError('MaxSize (MiB) must be set to a positive number for a disk with partitions');
@@ -66,15 +74,20 @@ export function planLayout(disk: Disk): DiskLayout {
     if (prev && start < prev.startSector + prev.sizeSectors) {
       throw new LayoutError(`partition "${p.ID}" (Start ${p.Start} MiB) overlaps partition "${prev.id}"`);
     }
-    const end = Math.min(mibToSectors(endMiB), usableEnd);
+    let end = Math.min(mibToSectors(endMiB), usableEnd);
+    // a partition ending at the GPT backup table is 33 sectors short of a MiB boundary: a layer
+    // that needs whole 4 KiB sectors gets the remainder trimmed
+    const multiple = (roles.sizeMultiple?.get(p.ID) ?? SECTOR) / SECTOR;
+    end -= (end - start) % multiple;
     const flags = p.Flags ?? [];
+    const defaultType = table === 'gpt' && !p.Type && !p.TypeUUID ? roles.defaultTypes?.get(p.ID) : undefined;
     planned.push({
       number: i + 1,
       id: p.ID,
       partition: p,
       startSector: start,
       sizeSectors: end - start,
-      type: partitionType(table, p),
+      type: defaultType ?? partitionType(table, p),
       ...(table === 'gpt' ? { name: p.Name ?? p.ID } : {}),
       bootable: table === 'mbr' && (flags.includes('boot') || isBiosBoot(flags)),
       attrs: table === 'gpt' && flags.includes('boot') && !flags.includes('esp') ? ['LegacyBIOSBootable'] : [],

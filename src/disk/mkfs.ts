@@ -25,21 +25,31 @@ export function mkfsTool(fs: FsType): string {
   return `mkfs.${fs}`;
 }
 
+export interface MkfsOptions {
+  /**
+   * false when blocks the build never writes will not read as zeros on the booted system (an
+   * encrypted data area whose holes decrypt to noise): mkfs must then neither discard nor mark
+   * anything as zeroed because of the discard; the kernel initialises inode tables lazily instead.
+   */
+  discard?: boolean;
+}
+
 /**
  * mkfs argv for a non-FAT filesystem (without the device or image path, which comes last). A
  * derived IdSource also fixes the ext directory-hash seed; timestamps then come from
  * E2FSPROGS_FAKE_TIME (set by reproducible builds).
  */
-export function mkfsArgs(fs: FsType, uuid: string, opts: { label?: string; hashSeed?: string } = {}): [string, string[]] {
+export function mkfsArgs(fs: FsType, uuid: string, opts: { label?: string; hashSeed?: string } & MkfsOptions = {}): [string, string[]] {
+  const discard = opts.discard ?? true;
   const lbl = opts.label ? opts.label.slice(0, 16) : undefined;
   switch (fs) {
     case 'ext2':
     case 'ext3':
     case 'ext4':
       // -E lazy_*: skip zeroing tables on a sparse file (the kernel does it on first mount anyway)
-      return [`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', `lazy_itable_init=1,lazy_journal_init=1${opts.hashSeed ? `,hash_seed=${opts.hashSeed}` : ''}`]];
+      return [`mkfs.${fs}`, ['-F', '-q', '-U', uuid, ...(lbl ? ['-L', lbl] : []), '-E', `lazy_itable_init=1,lazy_journal_init=1${opts.hashSeed ? `,hash_seed=${opts.hashSeed}` : ''}${discard ? '' : ',nodiscard'}`]];
     case 'xfs':
-      return ['mkfs.xfs', ['-f', '-q', '-m', `uuid=${uuid}`, ...(opts.label ? ['-L', opts.label.slice(0, 12)] : [])]];
+      return ['mkfs.xfs', ['-f', '-q', ...(discard ? [] : ['-K']), '-m', `uuid=${uuid}`, ...(opts.label ? ['-L', opts.label.slice(0, 12)] : [])]];
     case 'linux-swap':
       return ['mkswap', ['-U', uuid, ...(lbl ? ['-L', lbl] : [])]];
     default:
@@ -47,7 +57,15 @@ export function mkfsArgs(fs: FsType, uuid: string, opts: { label?: string; hashS
   }
 }
 
-export async function makeFilesystem(device: string, fs: FsType, sizeBytes: number, partitionId: string, label?: string, ids: IdSource = randomIds): Promise<MadeFilesystem> {
+export async function makeFilesystem(
+  device: string,
+  fs: FsType,
+  sizeBytes: number,
+  partitionId: string,
+  label?: string,
+  ids: IdSource = randomIds,
+  opts: MkfsOptions = {},
+): Promise<MadeFilesystem> {
   if (isFat(fs)) {
     const choice = chooseFat(fs, sizeBytes, partitionId);
     if (choice.warning) warn(choice.warning);
@@ -56,7 +74,7 @@ export async function makeFilesystem(device: string, fs: FsType, sizeBytes: numb
     return { fsType: fs, uuid: id.uuid, fatBits: choice.bits };
   }
   const uuid = ids.uuid(`fs:${partitionId}`);
-  const [cmd, args] = mkfsArgs(fs, uuid, { ...(label ? { label } : {}), ...(ids.derived ? { hashSeed: ids.uuid(`hash-seed:${partitionId}`) } : {}) });
+  const [cmd, args] = mkfsArgs(fs, uuid, { ...opts, ...(label ? { label } : {}), ...(ids.derived ? { hashSeed: ids.uuid(`hash-seed:${partitionId}`) } : {}) });
   await run(cmd, [...args, device]);
   return { fsType: fs, uuid };
 }

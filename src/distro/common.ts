@@ -2,6 +2,7 @@
 import { listInRoot } from '../system/paths.js';
 import type { DistroDecl } from './catalog/index.js';
 import type { InstallRequest } from './backend.js';
+import { bootChain, usesUki } from '../boot/chain.js';
 
 /** Initramfs generators a config may choose itself (then the distribution's default is not added). */
 const INITRAMFS_GENERATORS = ['dracut', 'initramfs-tools', 'tiny-initramfs'];
@@ -11,13 +12,17 @@ export function implicitPackages(decl: DistroDecl, req: Pick<InstallRequest, 'sc
   const kernel = kernelPackage(decl, req.kernel);
   if (kernel) out.push(kernel);
   if (req.boot !== 'none') {
-    out.push(...decl.bootPackages(req.boot));
+    const chain = bootChain(req.sc, decl, req.packages);
+    if (req.boot === 'efi' && usesUki(chain.loader) && decl.systemdEfi) out.push(decl.systemdEfi.package);
+    else out.push(...decl.bootPackages(req.boot));
     const shim = decl.efi.shim;
-    if (req.boot === 'efi' && shim && req.packages.includes(shim.package)) out.push(...shim.extraPackages);
+    if (req.boot === 'efi' && shim && chain.shim) out.push(shim.package, ...shim.extraPackages);
     if (!req.packages.some((p) => INITRAMFS_GENERATORS.includes(p))) out.push(...decl.initramfs.packages);
+    if (req.sc.Encryption?.Enable) out.push(...decl.layers.luks.packages);
+    if (req.sc.Verity?.Enable) out.push(...decl.layers.verity.packages);
   }
   if (req.sc.KernelCommandLine?.EnableFIPS && decl.rules.fipsPackage) out.push(decl.rules.fipsPackage);
-  return out.filter((p) => !req.packages.includes(p));
+  return [...new Set(out)].filter((p) => !req.packages.includes(p));
 }
 
 /** KernelOptions.default in this distribution's names ("kernel" is upstream's, accepted everywhere). */

@@ -32,6 +32,12 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   mcopy: 'mtools',
   mdir: 'mtools',
   minfo: 'mtools',
+  // device layers, unified kernel images, Secure Boot signatures
+  cryptsetup: 'cryptsetup-bin',
+  veritysetup: 'cryptsetup-bin',
+  sbsign: 'sbsigntool',
+  sbverify: 'sbsigntool',
+  sbattach: 'sbsigntool',
   // packages
   mmdebstrap: 'mmdebstrap',
   'dpkg-query': 'dpkg',
@@ -90,6 +96,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
 /** Files (not programs) that must exist, with their package. */
 export const FILE_PACKAGES: Readonly<Record<string, string>> = {
   '/usr/share/OVMF/OVMF_CODE.fd': 'ovmf',
+  '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd': 'ovmf',
   '/usr/share/seabios/bios.bin': 'seabios',
   '/usr/share/mmdebstrap/hooks/eatmydata/extract.sh': 'mmdebstrap',
   '/usr/bin/time': 'time',
@@ -103,7 +110,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr', 'bubblewrap',
+    'attr', 'bubblewrap', 'cryptsetup-bin', 'sbsigntool',
   ]),
 ].sort();
 

@@ -31,7 +31,9 @@ import { isFat } from '../disk/types.js';
 import { ensureHostTools } from '../host/index.js';
 import { chroot } from '../chroot/chroot.js';
 import { flushFilesystem, mountTree, type MountSpec } from '../chroot/mounts.js';
-import { installBootloader } from '../boot/index.js';
+import { collectBootFiles, finishBootloader, installBootloader, usesUki, type BootContext, type PendingBoot } from '../boot/index.js';
+import { layerKernelArgs, rootDeviceSpec } from '../boot/layer-args.js';
+import { checkSigningKeys } from '../boot/sign.js';
 import type { BootFs } from '../boot/grubcfg.js';
 import { planArtifacts, roast, type DiskPartition, type RoastInput } from '../roast/index.js';
 import { baseImagesFromConfig } from '../roast/request.js';
@@ -120,6 +122,7 @@ async function buildLocked(plan: BuildPlan, loaded: LoadedConfig, options: Build
     stage(`reproducible: SOURCE_DATE_EPOCH=${plan.reproducible.sourceDateEpoch}, seed ${JSON.stringify(plan.reproducible.seed)}, config digest ${configDigest(loaded, plan.sc.Name).slice(0, 16)}`);
   }
   await ensureHostTools(hostToolsFor(plan), hostFilesFor(plan));
+  if (plan.chain.signing) checkSigningKeys(plan.chain.signing);
   privateDir(plan.imageDir);
   const input: RoastInput = plan.layout ? { kind: 'disk', path: 'disk.raw', partitions: diskPartitions(plan) } : { kind: 'tree', path: 'rootfs' };
   // fail on impossible artifacts now, not after the install; and never leave a previous build's
@@ -243,7 +246,14 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
   const cache = await timer.time('tree cache lookup', () => openBuildCache(plan, regions, plan.reproducible?.sourceDateEpoch));
   scope.add('tree cache locks', () => cache.close());
   const prepared = await timer.time(cache.state === 'hit' ? 'partition the disk, copy the cached base tree in' : 'partition and format the disk', () =>
-    prepareDisk(diskScope, rawPath, layout, (id) => settingFor(plan.sc, id), { ids: plan.ids, ...(cache.state === 'hit' ? { prefill: (path: string) => cache.prefill(path, regions) } : {}) }),
+    prepareDisk(diskScope, rawPath, layout, {
+      settings: (id) => settingFor(plan.sc, id),
+      stacks: plan.stacks,
+      workDir: work,
+      defaultMountIdentifier: plan.defaultMountIdentifier,
+      ids: plan.ids,
+      ...(cache.state === 'hit' ? { prefill: (path: string) => cache.prefill(path, regions) } : {}),
+    }),
   );
   const built = prepared.built;
   for (const [id, bits] of prepared.fatBits) logToFile(`partition ${id}: FAT${bits}`);
@@ -266,38 +276,59 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     }
   }
 
+  const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
+  const rootStack = prepared.stacks.find((s) => s.partitionId === rootPart.id);
+  const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
+  const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
+  const bootCtx: BootContext = {
+    scope: diskScope,
+    root,
+    sc: plan.sc,
+    backend: plan.backend,
+    chroot: inImage(plan, root),
+    boot: plan.boot,
+    chain: plan.chain,
+    table: layout.table,
+    diskDevice: prepared.attached.device,
+    // a UKI names the root by filesystem UUID: nothing can rewrite a signed command line after the
+    // ISO installer gives the disk new partition GUIDs
+    rootDevice: rootDeviceSpec(rootPart, usesUki(plan.chain.loader) ? 'uuid' : 'partuuid'),
+    rootLayered: !!rootStack,
+    layerArgs: () => (rootStack ? layerKernelArgs(rootStack.boot(rootPart.fsuuid!), plan.backend.decl.initramfs.generator) : []),
+    bootFs,
+    ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
+    fsTypes: built.partitions.map((p) => p.fsType),
+    ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
+    workDir: work,
+  };
+  let pendingBoot: PendingBoot = {};
   const assembled = await populate(plan, work, root, built, timer, { cache, regions, raw: rawPath, staging: tree.staging }, async () => {
-    const rootPart = built.partitions.find((p) => p.mountPoint === '/')!;
-    const bootPart = built.partitions.find((p) => p.mountPoint === '/boot');
-    const bootFs: BootFs = bootPart?.fsuuid ? { uuid: bootPart.fsuuid, prefix: '' } : { uuid: rootPart.fsuuid!, prefix: '/boot' };
-    await timer.time(`bootloader (${plan.boot})`, () =>
-      installBootloader({
-        root,
-        sc: plan.sc,
-        backend: plan.backend,
-        chroot: inImage(plan, root),
-        boot: plan.boot,
-        table: layout.table,
-        diskDevice: prepared.attached.device,
-        rootPartuuid: rootPart.partuuid!,
-        bootFs,
-        ...(bootPart?.partuuid ? { bootPartuuid: bootPart.partuuid } : {}),
-        fsTypes: built.partitions.map((p) => p.fsType),
-        ...(espPart && tree.staging.has(espPart.id) ? { espStaging: tree.staging.get(espPart.id)! } : {}),
-        packages: plan.packages,
-      }),
-    );
+    pendingBoot = await timer.time(`bootloader (${plan.boot}, ${plan.chain.loader})`, () => installBootloader(bootCtx));
   });
 
+  pendingBoot = await collectBootFiles(bootCtx, pendingBoot);
   await timer.time('unmount, fill FAT partitions, detach', async () => {
     if (plan.reproducible) await clampTimes(root, plan.reproducible.sourceDateEpoch);
     for (const spec of [...specs].reverse()) {
       if (spec.staged) continue;
-      // free blocks (deleted files' data) become holes in the raw file: less to convert and ship
-      await run('fstrim', [resolve(join(root, spec.mountPoint))], { allowFailure: true });
-      await flushFilesystem(resolve(join(root, spec.mountPoint)));
+      const target = resolve(join(root, spec.mountPoint));
+      await flushFilesystem(target);
+      // free blocks (deleted files' data) become holes in the raw file: less to convert and ship; a
+      // LUKS payload then encrypts only what is used, a verity image stays small
+      await run('fstrim', [target], { allowFailure: true });
+      if (prepared.stacks.some((s) => s.partitionId === spec.id)) {
+        // final from here on: read-only at the superblock, so not even a copy of the mount held by
+        // another mount namespace can write to it after it is sealed
+        await run('mount', ['-o', 'remount,ro', target]);
+      }
     }
     await releaseMounts();
+    if (prepared.stacks.length) {
+      await timer.time(`seal device layers (${prepared.stacks.map((s) => `${s.partitionId}: ${s.kinds.join('+')}`).join(', ')})`, async () => {
+        for (const s of prepared.stacks) await s.seal();
+      });
+    }
+    await finishBootloader(bootCtx, pendingBoot);
     for (const [id, dir] of tree.staging) {
       const p = built.partitions.find((x) => x.id === id)!;
       await copyIntoFat(p.device!, dir);

@@ -9,6 +9,9 @@ import { ExitCode, KilnError, UsageError } from '../core/errors.js';
 import type { BootKind, DistroBackend } from '../distro/backend.js';
 import { backendFor } from '../distro/registry.js';
 import { LayoutError, planLayout, type DiskLayout } from '../disk/layout.js';
+import { layoutRoles, planStacks, type StackPlan } from '../disk/layers/index.js';
+import { bootChain, type BootChain } from '../boot/chain.js';
+import type { MountIdentifier } from '../config/model.js';
 import type { ArtifactRequest } from '../roast/index.js';
 import { randomIds, type IdSource } from '../disk/ids.js';
 import { reproducibleIds, reproducibleSettings, type Reproducible } from '../reproducible/index.js';
@@ -46,6 +49,16 @@ export interface BuildPlan {
   disk?: Disk;
   layout?: DiskLayout;
   boot: BootKind;
+  /** Boot loader, shim, Secure Boot signing (boot/chain.ts). */
+  chain: BootChain;
+  /** Device layers per partition (encrypted or verity root). */
+  stacks: StackPlan;
+  /**
+   * fstab's identifier for partitions whose setting names none: partuuid, except beside a sealed
+   * (encrypted or verity) root, where the ISO installer cannot rewrite fstab after giving the disk
+   * new partition GUIDs: there filesystem UUIDs, which survive the installer.
+   */
+  defaultMountIdentifier: MountIdentifier;
   packages: string[];
   kernel?: string;
   /** `--mirror`, else the config's Distro.Mirror. */
@@ -83,10 +96,16 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
   const backend = backendFor(sc);
   const disk = loaded.config.Disks?.[0];
   const partitioned = !!disk?.Partitions?.length;
+  let stacks: StackPlan;
+  try {
+    stacks = partitioned ? planStacks(sc) : { layers: new Map(), metadataPartitions: new Map() };
+  } catch (e) {
+    throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}": ${(e as Error).message}`, ExitCode.InvalidConfig);
+  }
   let layout: DiskLayout | undefined;
   if (partitioned) {
     try {
-      layout = planLayout(disk!);
+      layout = planLayout(disk!, layoutRoles(stacks));
     } catch (e) {
       if (e instanceof LayoutError) throw new KilnError(`${loaded.file}: Disks[0]: ${e.message}`, ExitCode.InvalidConfig);
       throw e;
@@ -108,13 +127,17 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
   const outRoot = resolve(options.outDir ?? 'out');
   const kernel = sc.KernelOptions?.default;
   const mirror = options.mirror ?? sc.Distro?.Mirror;
+  const packages = await collectPackages(sc);
   return {
     loaded,
     sc,
     backend,
     ...(partitioned ? { disk: disk!, layout: layout! } : {}),
     boot,
-    packages: await collectPackages(sc),
+    chain: bootChain(sc, backend.decl, packages),
+    stacks,
+    defaultMountIdentifier: stacks.layers.size ? 'uuid' : 'partuuid',
+    packages,
     ...(kernel ? { kernel } : {}),
     ...(mirror ? { mirror } : {}),
     artifacts,

@@ -2,6 +2,7 @@
 import { isFat } from '../disk/types.js';
 import { mkfsTool } from '../disk/mkfs.js';
 import type { BuildPlan } from './plan.js';
+import { usesUki } from '../boot/chain.js';
 
 const ARTIFACT_TOOLS: Record<string, string[]> = {
   vhd: ['qemu-img'],
@@ -27,6 +28,13 @@ export function hostToolsFor(plan: BuildPlan): string[] {
       if (isFat(p.partition.FsType)) tools.add('mcopy');
     }
   }
+  const kinds = new Set([...plan.stacks.layers.values()].flat().map((l) => l.kind));
+  // LUKS: the header (cryptsetup) and the payload's data extents (xfs_io seek); verity: the hash tree
+  if (kinds.size) tools.add('fstrim');
+  if (kinds.has('luks')) for (const t of ['cryptsetup', 'xfs_io']) tools.add(t);
+  if (kinds.has('verity')) tools.add('veritysetup');
+  if (plan.boot === 'efi' && usesUki(plan.chain.loader)) tools.add('objcopy');
+  if (plan.chain.signing) for (const t of ['sbsign', 'sbverify', 'openssl']) tools.add(t);
   for (const a of plan.artifacts) {
     for (const t of ARTIFACT_TOOLS[a.Type?.toLowerCase() ?? ''] ?? []) tools.add(t);
     for (const t of COMPRESSION_TOOLS[a.Compression?.toLowerCase() ?? ''] ?? []) tools.add(t);

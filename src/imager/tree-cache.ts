@@ -87,9 +87,17 @@ export function treeKeyRequest(plan: BuildPlan, regions: DiskRegion[] | undefine
 }
 
 /** Look the plan's base tree up (or say why the cache is off). */
+/** Partitions with LUKS or verity: both caches stay out of such builds. */
+function hasDeviceLayers(plan: BuildPlan): boolean {
+  return (plan.stacks?.layers.size ?? 0) > 0;
+}
+
 export async function openBuildCache(plan: BuildPlan, regions: DiskRegion[] | undefined, sourceDateEpoch?: number): Promise<BaseTreeCache> {
   const settings = cacheSettings(plan);
   if (plan.options.noCache) return BaseTreeCache.disabled(settings, plan.loaded.name, '--no-cache');
+  // a cached filesystem is copied into the raw partition: under LUKS or verity that is the wrong
+  // place, and the layers' own initramfs pieces are not in the cache's key
+  if (hasDeviceLayers(plan)) return BaseTreeCache.disabled(settings, plan.loaded.name, 'device layers (Encryption, Verity)');
   return await BaseTreeCache.open(settings, plan.loaded.name, treeKeyRequest(plan, regions, sourceDateEpoch));
 }
 
@@ -100,7 +108,7 @@ export async function openBuildCache(plan: BuildPlan, regions: DiskRegion[] | un
 export async function makeInitramfs(plan: BuildPlan, root: string, chroot: ChrootFn, scratch: string, sourceDateEpoch?: number): Promise<'reused' | 'generated'> {
   const kernels = await plan.backend.kernels(root);
   let cache: InitramfsCache | undefined;
-  if (!plan.options.noCache && kernels.length) {
+  if (!plan.options.noCache && !hasDeviceLayers(plan) && kernels.length) {
     let fstab = '';
     try {
       fstab = readFileSync(join(root, 'etc/fstab'), 'utf8');

@@ -41,9 +41,16 @@ export async function install(scope: Scope, mediaRoot: string, a: InstallAnswers
   const root = await mountTarget(scope, a.target, a.system);
   const changed = rewriteFiles(root, identifierMap(ids.old, ids.fresh));
   logToFile(`identifiers rewritten in: ${changed.join(', ') || '(no file named them)'}`);
-  if (a.hostname) setHostname(root, a.hostname);
-  if (a.user) await addUser(scope, root, a.user.name, a.user.password);
-  keepLog(root);
+  if (a.system.sealedRoot) {
+    // the root is encrypted (no passphrase here) or verity (one changed byte and it no longer
+    // verifies): it is installed as built. Its files name the other partitions by filesystem
+    // UUID and its own device by LUKS UUID or verity root hash, which the new GUIDs do not touch.
+    logToFile(`root sealed (${a.system.sealedRoot}): not mounted; host name, users and this log stay as built`);
+  } else {
+    if (a.hostname) setHostname(root, a.hostname);
+    if (a.user) await addUser(scope, root, a.user.name, a.user.password);
+    keepLog(root);
+  }
 
   say(`[5/${steps}] flushing and unmounting`);
   await run('sync', []);
@@ -106,9 +113,19 @@ async function renewIdentifiers(target: string): Promise<{ old: TableIds; fresh:
 async function growLastPartition(target: string, sys: InstallSystem): Promise<void> {
   const table = parseSfdiskJson(await output('sfdisk', ['--json', target]));
   const last = Math.max(...table.partUuids.keys());
+  const mount = sys.mounts.find((m) => m.partition === last);
+  if (mount?.sealed === 'luks') {
+    // a LUKS2 data area is whole 4 KiB sectors; the installed system grows the filesystem
+    // inside it at boot (x-systemd.growfs), the installer cannot open it
+    const size = await grownSizeSectors(target, last, 8);
+    await run('sfdisk', ['--no-reread', '-N', String(last), target], { input: `, ${size}\n` });
+    await rereadPartitions(target);
+    logToFile(`partition ${last} (encrypted) grown to ${size} sectors; its filesystem grows at first boot`);
+    return;
+  }
   await run('sfdisk', ['--no-reread', '-N', String(last), target], { input: ', +\n' });
   await rereadPartitions(target);
-  const fsType = sys.mounts.find((m) => m.partition === last)?.fsType;
+  const fsType = mount?.fsType;
   const part = partitionDevice(target, last);
   if (fsType?.startsWith('ext')) {
     const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
@@ -117,12 +134,23 @@ async function growLastPartition(target: string, sys: InstallSystem): Promise<vo
   } else logToFile(`partition ${last} grown; its ${fsType ?? 'unmounted'} filesystem keeps its size`);
 }
 
+/** Sectors from partition `n`'s start to the last usable sector of a GPT disk, rounded down to a multiple of `multiple`. */
+export async function grownSizeSectors(target: string, n: number, multiple: number): Promise<number> {
+  const dump = JSON.parse(await output('sfdisk', ['--json', target])) as { partitiontable: { lastlba?: number; partitions: { node: string; start: number }[] } };
+  const part = dump.partitiontable.partitions.find((p) => new RegExp(`\\D${n}$`).test(p.node));
+  if (!part) throw new Error(`${target} has no partition ${n}`);
+  const lastLba = dump.partitiontable.lastlba ?? Number(await output('blockdev', ['--getsz', target])) - 1;
+  const size = lastLba + 1 - part.start;
+  return size - (size % multiple);
+}
+
 function mountType(fsType: string): string {
   return /^(fat|vfat)/.test(fsType) ? 'vfat' : fsType;
 }
 
 async function mountTarget(scope: Scope, target: string, sys: InstallSystem): Promise<string> {
-  const ordered = [...sys.mounts].sort((x, y) => x.mountPoint.split('/').length - y.mountPoint.split('/').length || x.mountPoint.length - y.mountPoint.length);
+  // sealed partitions stay closed; the others are mounted where they belong, on the installer's tmpfs if "/" is sealed
+  const ordered = sys.mounts.filter((m) => !m.sealed).sort((x, y) => x.mountPoint.split('/').length - y.mountPoint.split('/').length || x.mountPoint.length - y.mountPoint.length);
   for (const m of ordered) {
     const where = join(TARGET_ROOT, m.mountPoint);
     mkdirSync(where, { recursive: true });

@@ -11,6 +11,11 @@ export interface InstallMount {
   partition: number;
   mountPoint: string;
   fsType: string;
+  /**
+   * The partition is sealed by a device layer (an encrypted or verity root): the installer cannot
+   * and must not mount or change it (no passphrase; a single changed byte breaks verity).
+   */
+  sealed?: 'luks' | 'verity';
 }
 
 export interface InstallSystem {
@@ -23,8 +28,14 @@ export interface InstallSystem {
   dataBytes: number;
   tableType: 'gpt' | 'mbr';
   hostname?: string;
-  /** Grow the last partition (and its ext filesystem) to the end of a larger disk. */
+  /**
+   * Grow the last partition (and its ext filesystem) to the end of a larger disk. An encrypted last
+   * partition grows in whole 4 KiB sectors and its filesystem is grown by the installed system
+   * (x-systemd.growfs); a verity partition never grows.
+   */
   growLastPartition: boolean;
+  /** The root is sealed (encrypted or verity): host name and users are the image's own. */
+  sealedRoot?: 'luks' | 'verity';
   /** Partitions to mount to reach the installed root, "/" first. */
   mounts: InstallMount[];
 }

@@ -55,6 +55,11 @@ export async function attendedAnswers(t: Terminal, m: InstallManifest, disks: Di
   if (!fitting.length)
     throw new InstallError(`every disk is too small for ${system.name}: it needs ${formatBytes(system.imageBytes)}; ${targets.map(describeDisk).join('; ')}`);
   const disk = await choose(t, 'Disk', fitting, describeDisk);
+  if (system.sealedRoot) {
+    t.say(`The root of ${system.name} is ${system.sealedRoot === 'luks' ? 'encrypted' : 'read-only and verified (dm-verity)'}: it is installed as built, with its host name and users.`);
+    await confirmErase(t, disk);
+    return { system, target: disk.device };
+  }
   const hostname = await askValid(t, `Host name [${system.hostname ?? 'debian'}]: `, checkHostname, system.hostname ?? 'debian');
   const name = await askValid(t, 'User name: ', checkUserName);
   let password: string;
@@ -68,12 +73,16 @@ export async function attendedAnswers(t: Terminal, m: InstallManifest, disks: Di
     }
     t.say(problem);
   }
+  await confirmErase(t, disk);
+  return { system, target: disk.device, hostname, user: { name, password } };
+}
+
+async function confirmErase(t: Terminal, disk: DiskInfo): Promise<void> {
   for (;;) {
     const ok = (await t.ask(`ALL DATA ON ${describeDisk(disk)} WILL BE ERASED. Type "yes" to install, "no" to stop: `)).trim().toLowerCase();
-    if (ok === 'yes') break;
+    if (ok === 'yes') return;
     if (ok === 'no') throw new InstallError('stopped before writing anything: the disk was not touched');
   }
-  return { system, target: disk.device, hostname, user: { name, password } };
 }
 
 export { isUnattended };

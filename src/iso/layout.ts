@@ -3,6 +3,7 @@
  * the config, and the xorriso command line. Side effects live in isomaker.ts.
  */
 import type { Config, SystemConfig } from '../config/model.js';
+import { planStacks } from '../disk/layers/index.js';
 import { ISO_VOLUME_LABEL, MANIFEST_PATH, type InstallManifest, type InstallMount, type InstallSystem } from '../installer/manifest.js';
 
 export const ISO_PATHS = {
@@ -27,25 +28,36 @@ function isoFsType(fsType: string): string {
   return fsType === 'fat32' || fsType === 'fat16' || fsType === 'vfat' ? 'vfat' : fsType;
 }
 
-/** The partitions to mount to reach a system's installed root, by number, "/" first. */
+/** The device layer that seals a partition of this system (its encrypted or verity root), if any. */
+function sealedBy(sc: SystemConfig, partitionId: string): 'luks' | 'verity' | undefined {
+  const stacks = planStacks(sc);
+  const top = stacks.layers.get(partitionId)?.at(-1);
+  if (top) return top.kind;
+  return stacks.metadataPartitions.get(partitionId);
+}
+
+/** The partitions to mount to reach a system's installed root, by number, "/" first (sealed ones marked). */
 export function installMounts(config: Config, sc: SystemConfig): InstallMount[] {
   const parts = config.Disks?.[0]?.Partitions ?? [];
   const mounts: InstallMount[] = [];
   parts.forEach((p, i) => {
     const setting = sc.PartitionSettings?.find((s) => s.ID === p.ID);
     const mp = setting?.MountPoint;
-    if (mp && mp.startsWith('/') && p.FsType !== 'linux-swap') mounts.push({ partition: i + 1, mountPoint: mp, fsType: isoFsType(p.FsType) });
+    const sealed = sealedBy(sc, p.ID);
+    if (mp && mp.startsWith('/') && p.FsType !== 'linux-swap') mounts.push({ partition: i + 1, mountPoint: mp, fsType: isoFsType(p.FsType), ...(sealed ? { sealed } : {}) });
   });
   return mounts.sort((a, b) => a.mountPoint.length - b.mountPoint.length);
 }
 
 /**
  * Grow the last partition on a larger disk when the config lets it extend: `Grow: true`, or
- * `End: 0` (the format's "up to the end of the disk").
+ * `End: 0` (the format's "up to the end of the disk"); never a verity data or hash partition,
+ * whose size the hash tree fixes.
  */
-export function growsLastPartition(config: Config): boolean {
+export function growsLastPartition(config: Config, sc?: SystemConfig): boolean {
   const parts = config.Disks?.[0]?.Partitions ?? [];
   const last = parts[parts.length - 1];
+  if (last && sc && sealedBy(sc, last.ID) === 'verity') return false;
   return !!last && (last.Grow === true || last.End === 0);
 }
 
@@ -56,6 +68,10 @@ export interface BuiltImageInfo {
   dataBytes: number;
 }
 
+function rootSeal(config: Config, sc: SystemConfig): 'luks' | 'verity' | undefined {
+  return installMounts(config, sc).find((m) => m.mountPoint === '/')?.sealed;
+}
+
 export function installManifest(configName: string, config: Config, images: BuiltImageInfo[]): InstallManifest {
   const systems: InstallSystem[] = images.map(({ sc, imageBytes, dataBytes }, i) => ({
     name: sc.Name,
@@ -64,8 +80,9 @@ export function installManifest(configName: string, config: Config, images: Buil
     dataBytes,
     tableType: config.Disks?.[0]?.PartitionTableType === 'mbr' ? 'mbr' : 'gpt',
     ...(sc.Hostname ? { hostname: sc.Hostname } : {}),
-    growLastPartition: growsLastPartition(config),
+    growLastPartition: growsLastPartition(config, sc),
     mounts: installMounts(config, sc),
+    ...(rootSeal(config, sc) ? { sealedRoot: rootSeal(config, sc)! } : {}),
   }));
   const targetDisk = config.Disks?.[0]?.TargetDisk?.Value;
   return { version: 1, configName, systems, ...(targetDisk ? { targetDisk } : {}) };

@@ -11,6 +11,7 @@
  *   → runScripts(ctx, 'FinalizeImageScripts')
  */
 import { additionalFilesStep } from './steps/additional-files.js';
+import { deviceLayersStep } from './steps/device-layers.js';
 import { dpkgExcludesStep } from './steps/dpkg-excludes.js';
 import { fstabStep } from './steps/fstab.js';
 import { groupsStep } from './steps/groups.js';
@@ -40,6 +41,7 @@ export const systemSteps: SystemStep[] = [
   groupsStep,
   usersStep,
   fstabStep,
+  deviceLayersStep,
   networksStep,
   hostKeysStep,
   additionalFilesStep,

@@ -5,12 +5,25 @@
 import type { RunResult } from '../core/exec.js';
 import type { LoadedConfig, MountIdentifier, PartitionTableType, SystemConfig } from '../config/model.js';
 import type { DistroDecl } from '../distro/catalog/index.js';
+import type { LayerBoot } from '../disk/layers/types.js';
 
 /** A partition of the disk being built, with the identifiers the filesystem/table got. */
 export interface BuiltPartition {
   id: string;
-  /** /dev/loopNpM while attached (undefined for rootfs builds). */
+  /**
+   * While attached: the device its filesystem is built and mounted on (/dev/loopNpM, or the top
+   * of its device stack, e.g. a LUKS plaintext loop device). Undefined for rootfs builds.
+   */
   device?: string;
+  /**
+   * Device layers under the filesystem, bottom-up, as the booted system opens them (absent: the
+   * filesystem is on the partition). A verity root hash is not known yet while the image is built.
+   */
+  layers?: LayerBoot[];
+  /** /dev/mapper/<name> the booted system opens the stack as (when it has layers). */
+  mapperName?: string;
+  /** Holds a layer's metadata (a verity hash tree): no filesystem, never mounted. */
+  metadataOf?: 'verity';
   partuuid?: string;
   /** Filesystem UUID (FAT volume id formatted XXXX-XXXX). */
   fsuuid?: string;

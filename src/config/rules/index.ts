@@ -11,6 +11,7 @@ import { checkReferencedFiles } from './references.js';
 import { checkSystemConfigs } from './system.js';
 import { checkUnsupported } from './unsupported.js';
 import { checkCommandText, checkControlCharacters } from './text.js';
+import { checkTrustedBoot } from './trusted-boot.js';
 
 export const RULES: readonly Rule[] = [
   checkDisks,
@@ -22,6 +23,7 @@ export const RULES: readonly Rule[] = [
   checkPackages,
   checkNetworkAndRepos,
   checkDistroKeys,
+  checkTrustedBoot,
   checkControlCharacters,
   checkCommandText,
   checkUnsupported,

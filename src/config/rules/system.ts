@@ -72,7 +72,8 @@ export function isUpstreamHostname(name: string): boolean {
 
 /**
  * Encryption (upstream's checkDeviceMapperFlags and SystemConfig.IsValid): a root partition, with
- * the "dmroot" flag. Kiln does not encrypt partitions, so the build refuses Encryption.Enable.
+ * the "dmroot" flag. What else an encrypted root needs to be built (a passphrase, /boot outside it
+ * for grub ...) is checked with the other trusted-boot keys in rules/trusted-boot.ts.
  */
 function checkEncryption(ctx: RuleContext, sc: SystemConfig, at: Segment[]): void {
   const settings = sc.PartitionSettings ?? [];
@@ -82,7 +83,6 @@ function checkEncryption(ctx: RuleContext, sc: SystemConfig, at: Segment[]): voi
     ctx.report([...at, 'PartitionSettings'], `partitions "${dmroots[0]!.ID}" and "${dmroots[1]!.ID}" both have the "dmroot" flag`, 'keep the "dmroot" flag on the root partition only');
   }
   if (!sc.Encryption?.Enable) return;
-  ctx.kiln([...at, 'Encryption', 'Enable'], 'Kiln does not encrypt the root partition', 'remove Encryption, or encrypt the disk after installation');
   if ((ctx.config.Disks ?? []).length === 0) return; // upstream: only valid for ISO installers (a warning there)
   const root = settings.find((s) => s.MountPoint === '/');
   if (!root) {

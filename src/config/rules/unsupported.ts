@@ -3,8 +3,9 @@
  * refused until it is implemented — an image that quietly lacks what its config asks for is worse
  * than a build that stops. Upstream accepts these configs, so they are Kiln warnings: `kiln
  * validate` reports them (exit 0, or 1 with --strict), `kiln build` refuses the config (exit 1)
- * before any work. (More disks, RawBinaries, 4096-byte sectors and Encryption are refused the same
- * way by disks.ts and system.ts.)
+ * before any work. (More disks, RawBinaries and 4096-byte sectors are refused the same way by
+ * disks.ts; Encryption, Verity and the "dmroot" flag are built, and only the layouts Kiln cannot
+ * boot with them are refused, by trusted-boot.ts.)
  *
  * When a key gets implemented, delete its check here (and its row in the unit test).
  */
@@ -14,15 +15,6 @@ import type { RuleContext } from './context.js';
 const NOT_YET = 'Kiln does not apply it yet';
 
 export function checkUnsupported(ctx: RuleContext): void {
-  (ctx.config.Disks ?? []).forEach((disk, di) => {
-    (disk.Partitions ?? []).forEach((p, pi) => {
-      const i = (p.Flags ?? []).indexOf('dmroot');
-      if (i >= 0) {
-        ctx.kiln(['Disks', di, 'Partitions', pi, 'Flags', i], `the "dmroot" flag (a device-mapper/verity root) is not applied (${NOT_YET})`, 'remove "dmroot" from Flags');
-      }
-    });
-  });
-
   ctx.config.SystemConfigs.forEach((sc, si) => {
     const at: Segment[] = ['SystemConfigs', si];
     if (sc.IsKickStartBoot === true) {

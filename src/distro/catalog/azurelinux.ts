@@ -83,6 +83,18 @@ export const azurelinux: DistroDecl = {
       generated: ['/etc/fstab', '/etc/mtab', '/etc/ld.so.cache', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/machine-id', '/etc/hostname', '/etc/initrd-release', '/etc/cmdline.d/*', '/usr/lib/modules/{kver}/modules.*'],
     },
   },
+  // systemd-boot ships linuxx64.efi.stub and systemd-bootx64.efi
+  systemdEfi: {
+    package: 'systemd-boot',
+    stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    systemdBoot: '/usr/lib/systemd/boot/efi/systemd-bootx64.efi',
+  },
+  layers: {
+    // dracut's crypt module unlocks with systemd-cryptsetup (rd.luks.name=)
+    luks: { packages: ['cryptsetup', 'device-mapper'], dracutModules: ['crypt'] },
+    // systemd-veritysetup-generator in the initramfs (roothash=, systemd.verity_root_data/hash=)
+    verity: { packages: ['cryptsetup'], dracutModules: ['systemd-veritysetup'] },
+  },
   kernelAliases: {},
   bootPackages: (boot) => (boot === 'efi' ? ['grub2-efi-binary', 'grub2-tools'] : boot === 'legacy' ? ['grub2-pc', 'grub2-tools'] : []),
   packageDb: ['/var/lib/rpm'],

@@ -78,6 +78,18 @@ export const debian: DistroDecl = {
       generated: ['/etc/fstab', '/etc/mtab', '/etc/ld.so.cache', '/usr/lib/modules/{kver}/modules.*'],
     },
   },
+  // systemd-boot-efi: the stub and systemd-boot only (the systemd-boot package would run bootctl)
+  systemdEfi: {
+    package: 'systemd-boot-efi',
+    stub: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub',
+    systemdBoot: '/usr/lib/systemd/boot/efi/systemd-bootx64.efi',
+  },
+  layers: {
+    // cryptroot in the initramfs (initramfs-tools); busybox for Kiln's keyscript (stty, read)
+    luks: { packages: ['cryptsetup-initramfs', 'busybox'] },
+    // veritysetup, copied into the initramfs by Kiln's hook; busybox for its script
+    verity: { packages: ['cryptsetup-bin', 'busybox'] },
+  },
   kernelAliases: { kernel: 'linux-image-amd64' },
   // grub-*-bin: modules and grub-mkimage without the postinst that runs grub-install on the
   // host's disks; grub2-common: grub-mkconfig and /etc/grub.d

@@ -90,6 +90,27 @@ export interface EfiLayout {
   };
 }
 
+/**
+ * systemd's EFI programs, for the "uki" and "systemd-boot" boot loaders: the stub a unified kernel
+ * image is assembled around, and the boot manager. Both come from the image being built (as grub's
+ * tools do), from one package.
+ */
+export interface SystemdEfi {
+  package: string;
+  /** Path inside the image of the UKI stub (linuxx64.efi.stub). */
+  stub: string;
+  /** Path inside the image of systemd-boot's EFI binary. */
+  systemdBoot: string;
+}
+
+/** What the image needs so its initramfs opens a device layer (see disk/layers). */
+export interface LayerSupport {
+  /** Packages installed implicitly when a partition has the layer. */
+  packages: readonly string[];
+  /** dracut modules added to the initramfs (dracut generators only). */
+  dracutModules?: readonly string[];
+}
+
 export interface InitramfsConvention {
   generator: 'initramfs-tools' | 'dracut';
   /** The generator's package, installed implicitly unless the config chose another generator. */
@@ -133,6 +154,10 @@ export interface DistroDecl {
   grub: GrubTools;
   efi: EfiLayout;
   initramfs: InitramfsConvention;
+  /** systemd's UKI stub and boot manager (BootLoader "uki" / "systemd-boot"); absent: not offered. */
+  systemdEfi?: SystemdEfi;
+  /** Encrypted (LUKS2) and verity roots. */
+  layers: { luks: LayerSupport; verity: LayerSupport };
   /** Kernel package names the config may write in KernelOptions, mapped to this distro's (e.g. "kernel"). */
   kernelAliases: Readonly<Record<string, string>>;
   /** Packages the boot kind needs besides the kernel. */

@@ -23,6 +23,8 @@ const FSTAB_TYPE: Record<string, string> = {
 };
 
 export function fstabSource(p: BuiltPartition): string {
+  // a partition with device layers is mounted from what the booted system opens: /dev/mapper/<name>
+  if (p.mapperName) return `/dev/mapper/${p.mapperName}`;
   const want = p.mountIdentifier;
   const value = want === 'uuid' ? p.fsuuid : want === 'partlabel' ? p.partlabel : p.partuuid;
   if (!value) {
@@ -48,6 +50,24 @@ function line(fields: (string | number)[], what: string): string {
   return fields.map((f) => fstabEscape(String(f), what)).join('\t');
 }
 
+/**
+ * Options and fsck pass of a mounted partition. Verity: read-only, never fsck'd (a verified device
+ * is read-only; a repair could not be written and would not be wanted). LUKS root: grown online to
+ * its device at boot (x-systemd.growfs), so a partition the ISO installer enlarged is used whole.
+ */
+function layeredMount(p: BuiltPartition): { options: string; pass: number } {
+  const pass = p.mountPoint === '/' ? 1 : 2;
+  const given = (p.mountOptions || 'defaults').split(',').filter(Boolean);
+  if (p.layers?.some((l) => l.kind === 'verity')) {
+    const rest = given.filter((o) => o !== 'rw' && o !== 'ro' && o !== 'defaults');
+    return { options: ['ro', ...rest].join(','), pass: 0 };
+  }
+  if (p.layers?.some((l) => l.kind === 'luks') && p.mountPoint === '/' && !given.includes('x-systemd.growfs')) {
+    return { options: [...given, 'x-systemd.growfs'].join(','), pass };
+  }
+  return { options: given.join(','), pass };
+}
+
 /** Depth of a mount point, so parents are mounted before children ("/" first). */
 function depth(mountPoint: string): number {
   return mountPoint === '/' ? 0 : mountPoint.split('/').filter(Boolean).length;
@@ -59,12 +79,16 @@ export function renderFstab(disk: BuiltDisk | undefined, opts: FstabOptions = {}
   const mounted = parts
     .filter((p) => p.mountPoint && p.fsType !== 'linux-swap')
     .sort((a, b) => depth(a.mountPoint!) - depth(b.mountPoint!) || a.mountPoint!.localeCompare(b.mountPoint!));
+  let readOnlyRoot = false;
   for (const p of mounted) {
     const type = FSTAB_TYPE[p.fsType];
     if (!type) throw new KilnError(`partition '${p.id}': unsupported FsType '${p.fsType}' for fstab`);
-    const pass = p.mountPoint === '/' ? 1 : 2;
-    lines.push(line([fstabSource(p), p.mountPoint!, type, p.mountOptions || 'defaults', 0, pass], `partition '${p.id}'`));
+    const { options, pass } = layeredMount(p);
+    if (p.mountPoint === '/' && p.layers?.some((l) => l.kind === 'verity')) readOnlyRoot = true;
+    lines.push(line([fstabSource(p), p.mountPoint!, type, options, 0, pass], `partition '${p.id}'`));
   }
+  // a read-only root still needs a writable /tmp (programs and PrivateTmp= services create files there)
+  if (readOnlyRoot && !mounted.some((p) => p.mountPoint === '/tmp')) lines.push(['tmpfs', '/tmp', 'tmpfs', 'mode=1777,nosuid,nodev', 0, 0].join('\t'));
   for (const p of parts.filter((x) => x.fsType === 'linux-swap')) {
     lines.push(line([fstabSource(p), 'none', 'swap', p.mountOptions || 'sw', 0, 0], `partition '${p.id}'`));
   }

@@ -74,3 +74,43 @@ export async function sha256(file: string): Promise<string> {
   for await (const c of createReadStream(file, { highWaterMark: 4 << 20 })) h.update(c as Buffer);
   return h.digest('hex');
 }
+
+/** Partition `n` (1-based) of `raw` as a read-only loop device for `fn` (e.g. for cryptsetup or veritysetup); always detached. */
+export async function withPartitionDevice<T>(raw: string, n: number, fn: (device: string) => Promise<T>): Promise<T> {
+  const p = (await partitionTable(raw)).partitions[n - 1];
+  if (!p) throw new Error(`${raw} has no partition ${n}`);
+  const loop = await output('losetup', ['--find', '--show', '--read-only', '--offset', String(p.start * 512), '--sizelimit', String(p.size * 512), raw]);
+  try {
+    return await fn(loop);
+  } finally {
+    await run('losetup', ['-d', loop]);
+  }
+}
+
+/** Byte offset of partition `n` (1-based) in `raw` (for mtools' `-i raw@@offset`, or patching bytes). */
+export async function partitionOffset(raw: string, n: number): Promise<number> {
+  const p = (await partitionTable(raw)).partitions[n - 1];
+  if (!p) throw new Error(`${raw} has no partition ${n}`);
+  return p.start * 512;
+}
+
+/** Does `needle` occur anywhere in `file`? Reads it in chunks (holes included), overlap kept across chunk borders. */
+export async function fileContains(file: string, needle: string | Buffer): Promise<boolean> {
+  const want = typeof needle === 'string' ? Buffer.from(needle) : needle;
+  const { open } = await import('node:fs/promises');
+  const fh = await open(file, 'r');
+  try {
+    const chunk = Buffer.alloc(16 << 20);
+    let carry = Buffer.alloc(0);
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      if (bytesRead === 0) return false;
+      const window = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      if (window.includes(want)) return true;
+      carry = Buffer.from(window.subarray(Math.max(0, window.length - want.length + 1)));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}

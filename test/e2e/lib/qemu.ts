@@ -5,7 +5,10 @@
  * each VM's files under the run's work directory. A failing check gets the console's tail and the
  * serial log's path in its error message (see `withGuest`).
  */
+import { existsSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Guest } from '../../../src/boot-vm/guest.js';
 import type { Accel, DiskBus, Firmware } from '../../../src/boot-vm/qemu-args.js';
 import { e2eWorkDir } from './workdir.js';
@@ -36,9 +39,14 @@ export interface BootOptions {
   network?: boolean;
   /** Default tcg (KVM fails on these machines). */
   accel?: Accel;
+  /** Secure Boot enforced, with Microsoft's keys ("ms") or Debian's test keys ("snakeoil": SNAKEOIL_KEY/SNAKEOIL_CERT) enrolled. */
   secureBoot?: 'ms' | 'snakeoil';
   extraArgs?: string[];
 }
+
+/** Debian's Secure Boot test key pair: enrolled as PK, KEK and db in OVMF_VARS_4M.snakeoil.fd. */
+export const SNAKEOIL_KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key';
+export const SNAKEOIL_CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
 
 /** Start the VM described by `opts` (files under this run's work directory). */
 export function bootGuest(opts: BootOptions): Promise<Guest> {
@@ -60,6 +68,48 @@ export function bootGuest(opts: BootOptions): Promise<Guest> {
 }
 
 /**
+ * A second serial port (ttyS1 and up) for a guest: qemu serves it on a UNIX socket
+ * (`serialPortArgs`), the test connects once qemu runs, reads what the guest writes there and types.
+ */
+export function serialPortArgs(id: string, socketPath: string): string[] {
+  return ['-chardev', `socket,id=${id},path=${socketPath},server=on,wait=off`, '-serial', `chardev:${id}`];
+}
+
+export class SerialPort {
+  private text = '';
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk) => (this.text += chunk.toString('utf8')));
+    socket.on('error', () => undefined);
+  }
+  static async connect(path: string, timeoutMs = 30_000): Promise<SerialPort> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await tryConnect(path);
+      if (s) return new SerialPort(s);
+      if (Date.now() > deadline) throw new Error(`serial socket ${path} did not come up`);
+      await sleep(100);
+    }
+  }
+  get output(): string {
+    return this.text;
+  }
+  async waitFor(pattern: RegExp | string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const test = (t: string) => (typeof pattern === 'string' ? t.includes(pattern) : pattern.test(t));
+    while (!test(this.text)) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${String(pattern)} on a second serial port; it showed:\n${this.text.slice(-2000)}`);
+      await sleep(200);
+    }
+  }
+  send(text: string): void {
+    this.socket.write(text);
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
  * Boot, run `fn`, always stop the VM. Any failure is rethrown with the serial log's path and tail
  * attached, so a guest that does not boot explains itself in the test report.
  */
@@ -74,4 +124,13 @@ export async function withGuest<T>(opts: BootOptions, fn: (guest: Guest) => Prom
   } finally {
     await guest.stop();
   }
+}
+
+function tryConnect(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    if (!existsSync(path)) return resolve(undefined);
+    const s = connect(path);
+    s.once('connect', () => resolve(s));
+    s.once('error', () => resolve(undefined));
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * No silent no-ops: keys accepted (by upstream too) but not applied by the build are warnings that
- * `kiln build` refuses (rules/unsupported.ts and, for disks, RawBinaries, BlockSize and
- * Encryption, the disk and system rules).
+ * `kiln build` refuses (rules/unsupported.ts and, for disks, RawBinaries and BlockSize, the disk
+ * rules). Encryption and "dmroot" are built (rules/trusted-boot.ts refuses only the layouts Kiln
+ * cannot boot with them: those rows stay here).
  */
 import { describe, expect, it } from 'vitest';
 import { blocksBuild, buildBlockers } from '../../../src/config/index.js';
@@ -11,8 +12,8 @@ const sc = (c: Json) => c.SystemConfigs[0];
 const disk = (c: Json) => c.Disks[0];
 
 const CASES: { name: string; mutate: (c: Json) => void; path: string; message: string }[] = [
-  { name: 'Encryption enabled', mutate: (c) => { sc(c).Encryption = { Enable: true, Password: 'correct horse battery' }; }, path: 'SystemConfigs[0].Encryption.Enable', message: 'Kiln does not encrypt' },
-  { name: 'dmroot flag', mutate: (c) => { disk(c).Partitions[1].Flags = ['dmroot']; }, path: 'Disks[0].Partitions[1].Flags[0]', message: '"dmroot" flag' },
+  { name: 'Encryption with grub and /boot inside the encrypted root', mutate: (c) => { sc(c).Encryption = { Enable: true, Password: 'correct horse battery' }; disk(c).Partitions[1].Flags = ['dmroot']; }, path: 'SystemConfigs[0].Encryption.Enable', message: 'grub cannot read an encrypted root' },
+  { name: 'dmroot flag on a root that is neither encrypted nor verity', mutate: (c) => { disk(c).Partitions[1].Flags = ['dmroot']; }, path: 'Disks[0].Partitions[1].Flags[0]', message: 'the "dmroot" flag marks the root partition of an encrypted' },
   { name: 'a second disk', mutate: (c) => { c.Disks.push(structuredClone(disk(c))); }, path: 'Disks[1]', message: 'Kiln builds one disk per config' },
   { name: '4096-byte sectors', mutate: (c) => { disk(c).BlockSize = 4096; }, path: 'Disks[0].BlockSize', message: '512-byte sectors only' },
   { name: 'RawBinaries', mutate: (c) => { disk(c).RawBinaries = [{ BinPath: 'files/motd', BlockSize: 512, Seek: 0 }]; }, path: 'Disks[0].RawBinaries', message: 'does not write RawBinaries' },

@@ -34,10 +34,11 @@ describe('Debian repository credentials', () => {
     expect(() => authConf([REPO])).toThrow(/white space/);
   });
 
-  it('reach only the download phase, as Dir::Etc::netrc in its own apt configuration; mmdebstrap never names it', () => {
+  it('reach only the download phase\'s own apt configuration as Dir::Etc::netrc, never an mmdebstrap option', () => {
     const conf = aptDownloadConfig({ dir: '/w/apt', lists: '/w/l', archives: '/w/a', netrc: '/w/apt-auth.conf' }, 'amd64');
-    expect(conf).toContain('Dir::Etc::netrc "/w/apt-auth.conf";');
+    expect(conf.split('\n')).toContain('Dir::Etc::netrc "/w/apt-auth.conf";');
     expect(aptDownloadConfig({ dir: '/w/apt', lists: '/w/l', archives: '/w/a' }, 'amd64')).not.toContain('netrc');
+    // mmdebstrap (which would copy --aptopt lines into the image's apt.conf.d) is never told about it
     expect(mmdebstrapArgs({ root: '/w/root', release: 'bookworm', packages: [], sources: [], eatmydata: false }).join(' ')).not.toContain('netrc');
   });
 

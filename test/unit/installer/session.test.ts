@@ -43,6 +43,19 @@ describe('attended installer conversation', () => {
     expect(shown).not.toContain('secret12'); // not echoed
   });
 
+  it('asks neither host name nor user for a sealed (encrypted) root: it is installed as built', async () => {
+    const input = new PassThrough() as unknown as NodeJS.ReadStream;
+    const output = new PassThrough() as unknown as NodeJS.WriteStream;
+    let shown = '';
+    (output as unknown as PassThrough).on('data', (c: Buffer) => (shown += c.toString()));
+    (input as unknown as PassThrough).write('1\r\nyes\r\n');
+    const sealed = { ...sys('Encrypted', 2), sealedRoot: 'luks' as const };
+    const result = await attendedAnswers(new Terminal(input, output), { ...manifest, systems: [sealed] }, disks);
+    expect(result).toEqual({ system: sealed, target: '/dev/sda' });
+    expect(shown).toContain('is encrypted: it is installed as built');
+    expect(shown).not.toContain('Host name');
+  });
+
   it('offers both disks for the smaller system and stops without writing on "no"', async () => {
     const { error, shown } = await converse(['2', '1', 'host', 'bob', 'password1', 'password1', 'no']);
     expect(shown).toContain('1) /dev/sda');

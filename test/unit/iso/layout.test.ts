@@ -50,6 +50,18 @@ describe('ISO layout', () => {
     expect(growsLastPartition(grow)).toBe(true);
   });
 
+  it('marks an encrypted root sealed (not mounted, grown in 4 KiB sectors); a verity root and its hash never grow', () => {
+    const sc = { ...config.SystemConfigs[0]!, Encryption: { Enable: true, Password: 'p' } };
+    expect(installMounts(config, sc)[0]).toEqual({ partition: 4, mountPoint: '/', fsType: 'ext4', sealed: 'luks' });
+    const m = installManifest('x', config, [{ sc, imageBytes: 1, dataBytes: 1 }]);
+    expect(m.systems[0]).toMatchObject({ sealedRoot: 'luks', growLastPartition: true });
+    const v = { ...config.SystemConfigs[0]!, Verity: { Enable: true, HashPartition: 'swap' } };
+    expect(installMounts(config, v)[0]!.sealed).toBe('verity');
+    expect(growsLastPartition(config, v)).toBe(false);
+    expect(installManifest('x', config, [{ sc: v, imageBytes: 1, dataBytes: 1 }]).systems[0]).toMatchObject({ sealedRoot: 'verity', growLastPartition: false });
+    expect(installManifest('x', config, [{ sc: config.SystemConfigs[0]!, imageBytes: 1, dataBytes: 1 }]).systems[0]!.sealedRoot).toBeUndefined();
+  });
+
   it('writes a manifest that makes a one-system TargetDisk config unattended', () => {
     const m = installManifest('core-efi-unattended', config, [{ sc: config.SystemConfigs[0]!, imageBytes: 4 << 30, dataBytes: 900 << 20 }]);
     expect(m).toMatchObject({ version: 1, configName: 'core-efi-unattended', targetDisk: '/dev/vda' });
@@ -95,5 +107,19 @@ describe('ISO layout', () => {
   it('fingerprints only the main/amd64 Packages indexes of an InRelease file', () => {
     const inRelease = ['Origin: Debian', 'Date: Sat, 01 Nov 2025', 'MD5Sum:', ' aaa 1 main/binary-amd64/Packages', 'SHA256:', ' 111 100 contrib/binary-amd64/Packages', ' 222 200 main/binary-amd64/Packages', ' 333 50 main/binary-amd64/Packages.xz', ' 444 9 main/binary-arm64/Packages.xz', ''].join('\n');
     expect(packagesIndexLines(inRelease)).toEqual(['222 200 main/binary-amd64/Packages', '333 50 main/binary-amd64/Packages.xz']);
+  });
+});
+
+describe('the config copy on the ISO', () => {
+  it('keeps an encrypted root enabled but drops every Encryption.Password (JSON and YAML)', async () => {
+    const { sanitizedConfigText } = await import('../../../src/iso/config-copy.js');
+    const json = '{\n  // comment\n  "SystemConfigs": [\n    { "Name": "a", "Encryption": { "Enable": true, "Password": "s3cret-pass" } },\n    { "Name": "b" }\n  ]\n}\n';
+    const outJson = await sanitizedConfigText(json, 'c.json');
+    expect(outJson).not.toContain('s3cret-pass');
+    expect(JSON.parse(outJson)).toEqual({ SystemConfigs: [{ Name: 'a', Encryption: { Enable: true } }, { Name: 'b' }] });
+    const yaml = 'SystemConfigs:\n  - Name: a\n    Encryption:\n      Enable: true\n      Password: s3cret-pass\n';
+    const outYaml = await sanitizedConfigText(yaml, 'c.yaml');
+    expect(outYaml).not.toContain('s3cret-pass');
+    expect(outYaml).toMatch(/Enable: true/);
   });
 });

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { installBootloader, type BootContext } from '../../../src/boot/index.js';
 import type { SystemConfig } from '../../../src/config/model.js';
 import { KilnError } from '../../../src/core/errors.js';
+import { Scope } from '../../../src/core/scope.js';
 import type { DistroBackend } from '../../../src/distro/backend.js';
 import { DebianBackend } from '../../../src/distro/debian/index.js';
 import { writeInRoot } from '../../../src/system/paths.js';
@@ -183,6 +184,7 @@ describe('boot step', () => {
 
   function bootCtx(sc: Partial<SystemConfig>, esp: string): BootContext {
     return {
+      scope: new Scope('boot test'),
       root,
       sc: { Name: 'test', ...sc } as SystemConfig,
       backend,
@@ -194,13 +196,16 @@ describe('boot step', () => {
         return { code: 0, stdout: '', stderrTail: '' };
       },
       boot: 'efi',
+      chain: { loader: 'grub', shim: false, secureBoot: false },
       table: 'gpt',
       diskDevice: '/dev/null',
-      rootPartuuid: 'p-root',
+      rootDevice: 'PARTUUID=p-root',
+      rootLayered: false,
+      layerArgs: () => [],
       bootFs: { uuid: 'u-root', prefix: '/boot' },
       fsTypes: ['fat32', 'ext4'],
       espStaging: esp,
-      packages: [],
+      workDir: dir,
     };
   }
 
