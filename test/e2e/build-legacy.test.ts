@@ -13,7 +13,7 @@ describe('core-legacy.json → core.vhd (GPT + bios_grub, grub for BIOS)', () =>
   let image: BuiltImage;
   let raw: string;
   beforeAll(async () => {
-    image = await buildImage({ config: 'imageconfigs/core-legacy.json', args: ['--keep-raw'] });
+    image = await buildImage({ config: 'imageconfigs/core-legacy.json', args: ['--keep-raw', '--no-cache'] }); // shared with ux.test.ts (package progress events)
     raw = join(image.imageDir, 'core-legacy.raw');
   });
 

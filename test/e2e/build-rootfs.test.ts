@@ -9,7 +9,7 @@ describe('core-container.json → core.tar.gz (root filesystem, no disk)', () =>
   let image: BuiltImage;
   let listing: string[];
   beforeAll(async () => {
-    image = await buildImage({ config: 'imageconfigs/core-container.json', terminal: true }); // shared with ux.test.ts's terminal session
+    image = await buildImage({ config: 'imageconfigs/core-container.json', args: ['--no-cache'], terminal: true }); // shared with ux.test.ts's terminal session
     listing = (await output('tar', ['-tzf', join(image.imageDir, 'core.tar.gz')])).split('\n');
   });
 
