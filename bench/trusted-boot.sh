@@ -2,7 +2,7 @@
 # Benchmark: what an encrypted root (LUKS2) and a verity root cost at build time on core-efi,
 # against the plain build of imageconfigs/core-efi.json in the same run, on the same machine.
 #
-#   plain   imageconfigs/core-efi.json as shipped (ESP 8 MiB, ext4 root, grub)
+#   plain   imageconfigs/core-efi.json as shipped (ESP 64 MiB, ext4 root, grub)
 #   luks    the same + a 256 MiB /boot partition (grub reads no LUKS) + Encryption on the root
 #   verity  the same + a 128 MiB ESP (it holds the UKI) + a hash partition + Verity on the root,
 #           BootLoader "uki" (a verity root hash belongs in the UKI's command line)
@@ -43,13 +43,15 @@ const variant = (name, edit) => {
 };
 variant('luks', (d, sc) => {
   const [esp, root] = d.Partitions;
-  d.Partitions = [esp, { ID: 'bootpart', Start: 9, End: 265, FsType: 'ext4' }, { ...root, Start: 265, Flags: ['dmroot'] }];
+  // after the shipped ESP, wherever it ends
+  d.Partitions = [esp, { ID: 'bootpart', Start: esp.End, End: esp.End + 256, FsType: 'ext4' }, { ...root, Start: esp.End + 256, Flags: ['dmroot'] }];
   sc.PartitionSettings.splice(1, 0, { ID: 'bootpart', MountPoint: '/boot' });
   sc.Encryption = { Enable: true, Password: 'bench-passphrase' };
 });
 variant('verity', (d, sc) => {
   const [esp, root] = d.Partitions;
-  d.Partitions = [{ ...esp, End: 129 }, { ID: 'roothash', Start: 129, End: 169, FsType: 'ext4' }, { ...root, Start: 169, Flags: ['dmroot'] }];
+  const end = Math.max(esp.End, 129); // the ESP holds the UKI: at least 128 MiB
+  d.Partitions = [{ ...esp, End: end }, { ID: 'roothash', Start: end, End: end + 40, FsType: 'ext4' }, { ...root, Start: end + 40, Flags: ['dmroot'] }];
   sc.BootLoader = 'uki';
   sc.Verity = { Enable: true, HashPartition: 'roothash' };
 });
