@@ -96,18 +96,30 @@ export async function stabilizeVhdx(path: string, ids: IdSource): Promise<void> 
   }
 }
 
-/** The VMDK descriptor's CID (8 hex digits, random in qemu-img's output). */
+/**
+ * The VMDK descriptor's CID (random in qemu-img's output, written with %x: 7 digits when it starts
+ * with a zero). The descriptor text is rewritten with an 8-digit derived CID; the text sits in a
+ * zero-padded area, so the line may grow by a digit.
+ */
 export async function stabilizeVmdk(path: string, ids: IdSource): Promise<void> {
   const fh = await open(path, 'r+');
   try {
     const head = Buffer.alloc(64 * KIB);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     const text = head.toString('latin1', 0, bytesRead);
-    const m = /\nCID=([0-9a-f]{8})\n/.exec(text);
-    if (!m) throw new Error(`${path}: no CID in the VMDK descriptor`);
+    const start = text.indexOf('# Disk DescriptorFile');
+    const end = start < 0 ? -1 : text.indexOf('\0', start);
+    const m = start < 0 ? null : /\nCID=([0-9a-f]{1,8})\n/.exec(text.slice(start, end < 0 ? undefined : end));
+    if (!m || end < 0) throw new Error(`${path}: no CID in the VMDK descriptor`);
     let cid = ids.bytes('vmdk:cid', 4).toString('hex');
     if (cid === 'ffffffff') cid = 'fffffffe'; // "no parent" marker
-    await fh.write(Buffer.from(cid, 'latin1'), 0, 8, m.index + 5);
+    const old = text.slice(start, end);
+    const fresh = `${old.slice(0, m.index)}\nCID=${cid}\n${old.slice(m.index + m[0].length)}`;
+    // the padding after the text must hold the extra digit
+    if (head[end + (fresh.length - old.length)] === undefined || head.subarray(end, end + (fresh.length - old.length) + 1).some((b) => b !== 0)) {
+      throw new Error(`${path}: no room in the VMDK descriptor for an 8-digit CID`);
+    }
+    await fh.write(Buffer.from(fresh, 'latin1'), 0, fresh.length, start);
   } finally {
     await fh.close();
   }

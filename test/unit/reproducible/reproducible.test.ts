@@ -100,7 +100,31 @@ describe('containers', () => {
       expect(execFileSync('qemu-img', ['compare', raw, outs[0]!]).toString()).toMatch(/identical/);
       expect(execFileSync('qemu-img', ['check', outs[0]!]).toString()).toMatch(/No errors/);
     }
-    const cid = (f: string) => /CID=([0-9a-f]{8})/.exec(readFileSync(f).toString('latin1', 0, 4096))![1];
+    const cid = (f: string) => /\nCID=([0-9a-f]{8})\n/.exec(readFileSync(f).toString('latin1', 0, 4096))![1];
     expect(cid(join(base, 'a.vmdk'))).toBe(cid(join(base, 'b.vmdk')));
+  });
+
+  it('a VMDK whose CID qemu-img wrote with 7 digits (%x of a value below 0x10000000) gets the same 8-digit CID', async () => {
+    const raw = join(base, 'small7.raw');
+    sh('truncate -s 16M "$1"', raw);
+    const ids = derivedIds('', 'containers');
+    const [seven, eight] = [join(base, 'seven.vmdk'), join(base, 'eight.vmdk')];
+    for (const o of [seven, eight]) execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, o]);
+    // what qemu-img writes one time in sixteen: the descriptor one byte shorter
+    const buf = readFileSync(seven);
+    const text = buf.toString('latin1', 0, 4096);
+    const at = text.indexOf('\nCID=') + 5;
+    const end = buf.indexOf(0, at);
+    Buffer.from(text.slice(at + 1, end) + '\0', 'latin1').copy(buf, at);
+    Buffer.from('1234567', 'latin1').copy(buf, at);
+    writeFileSync(seven, buf);
+    expect(buf.toString('latin1', 0, 4096)).toMatch(/\nCID=1234567\n/);
+    for (const o of [seven, eight]) await stabilizeVmdk(o, ids);
+    const cid = (f: string) => /\nCID=([0-9a-f]{8})\n/.exec(readFileSync(f).toString('latin1', 0, 4096))?.[1];
+    expect(cid(seven)).toBeDefined();
+    expect(cid(seven)).toBe(cid(eight));
+    // byte for byte, but for the file name the descriptor names (same length on purpose)
+    expect(readFileSync(seven).toString('latin1').replace('seven.vmdk', 'eight.vmdk') === readFileSync(eight).toString('latin1')).toBe(true);
+    expect(execFileSync('qemu-img', ['check', seven]).toString()).toMatch(/No errors/);
   });
 });
