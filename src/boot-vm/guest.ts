@@ -184,7 +184,8 @@ export class GuestError extends Error {
   }
 }
 
-function tryConnect(path: string): Promise<Socket | undefined> {
+/** A connected socket to `path`, or undefined while nothing listens there yet. */
+export function tryConnect(path: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     if (!existsSync(path)) return resolve(undefined);
     const s = connect(path);

@@ -5,11 +5,10 @@
  * each VM's files under the run's work directory. A failing check gets the console's tail and the
  * serial log's path in its error message (see `withGuest`).
  */
-import { existsSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Guest } from '../../../src/boot-vm/guest.js';
+import { Guest, tryConnect } from '../../../src/boot-vm/guest.js';
 import type { Accel, DiskBus, Firmware } from '../../../src/boot-vm/qemu-args.js';
 import { e2eWorkDir } from './workdir.js';
 
@@ -124,13 +123,4 @@ export async function withGuest<T>(opts: BootOptions, fn: (guest: Guest) => Prom
   } finally {
     await guest.stop();
   }
-}
-
-function tryConnect(path: string): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    if (!existsSync(path)) return resolve(undefined);
-    const s = connect(path);
-    s.once('connect', () => resolve(s));
-    s.once('error', () => resolve(undefined));
-  });
 }
