@@ -17,7 +17,7 @@ import { mkdtemp, open, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../core/exec.js';
-import { dataSegments } from '../roast/sparse.js';
+import { copyRangeChecked, dataSegments } from '../roast/sparse.js';
 
 /** Hash granularity: an all-zero block of this size counts as a hole (not hashed). */
 export const BLOCK = 64 * 1024;
@@ -49,7 +49,7 @@ export async function copyRange(src: string, srcOffset: number, size: number, ds
   try {
     for (let i = 0; i < segments.length; i += BATCH) {
       const commands = segments.slice(i, i + BATCH).flatMap((seg) => ['-c', `copy_range -s ${seg.start} -d ${seg.start - srcOffset + dstOffset} -l ${seg.end - seg.start} ${name}`]);
-      await run('xfs_io', [...commands, dst], { hint: 'xfs_io comes with the Debian package xfsprogs' });
+      await copyRangeChecked(commands, dst, segments.slice(i, i + BATCH), src, dstOffset - srcOffset);
     }
   } finally {
     if (linkDir) await rm(linkDir, { recursive: true, force: true });
