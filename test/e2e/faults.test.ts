@@ -151,7 +151,9 @@ describe('failed builds release everything', () => {
       const out = join(mnt, 'out');
       const r = await kilnBuild('interrupt.json', out);
       expect(r.code, r.stderrTail).toBe(3);
-      expect(r.stderrTail).toMatch(/is full \(\d+ MiB free\)|No space left on device/);
+      // from dpkg inside the image ("No space left on device", then the free-space note), or from Kiln's own
+      // write when the base tree comes from the cache (ENOSPC, HOST_ERROR: "… is full")
+      expect(r.stderrTail).toMatch(/is full|no space left on device/i);
       expectNothingLeft(await leftovers(out), join(out, 'images/interrupt'), 'interrupt.vhdx');
     } finally {
       await run('umount', [mnt], { allowFailure: true });
