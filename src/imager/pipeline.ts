@@ -50,7 +50,7 @@ import { planBuild, settingFor, type BuildOptions, type BuildPlan } from './plan
 import { StageTimer } from './timings.js';
 import { hostFilesFor, hostToolsFor } from './tools.js';
 import type { BaseTreeCache, DiskRegion } from '../cache/tree.js';
-import { diskRegions, makeInitramfs, openBuildCache } from './tree-cache.js';
+import { diskRegions, installInputs, makeInitramfs, openBuildCache } from './tree-cache.js';
 
 export type { BuildOptions } from './plan.js';
 
@@ -415,12 +415,7 @@ async function populate(
     if (disk) await writeInRoot(root, '/etc/fstab', renderFstab(disk), { mode: 0o644 });
     const request = {
       root,
-      sc: plan.sc,
-      packages: plan.packages,
-      ...(plan.kernel ? { kernel: plan.kernel } : {}),
-      boot: plan.boot,
-      repos: plan.sc.PackageRepos ?? [],
-      ...(plan.mirror ? { mirror: plan.mirror } : {}),
+      ...installInputs(plan),
       cacheDir: plan.cacheDir,
       scratchDir: work,
       onProgress: (done: number, total: number) => progressCount('packages', done, total),

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_BYTES, DEFAULT_TREE_CACHE, TreeStore } from '../cache/store
 import { BaseTreeCache, type CacheSettings, type DiskRegion } from '../cache/tree.js';
 import { buildMountOptions } from '../chroot/mounts.js';
 import { info, logToFile, warn } from '../core/log.js';
-import type { ChrootFn } from '../distro/backend.js';
+import type { ChrootFn, InstallRequest } from '../distro/backend.js';
 import { SECTOR } from '../disk/layout.js';
 import { isBiosBoot, isFat } from '../disk/types.js';
 import { renderFstab } from '../system/index.js';
@@ -67,20 +67,27 @@ function plannedFstab(plan: BuildPlan): string | undefined {
   return renderFstab(disk);
 }
 
+/**
+ * What the package install gets from the plan: the install request (pipeline) and the tree cache
+ * key are both made from this one list, so the key covers every input of the install.
+ */
+export function installInputs(plan: BuildPlan): Pick<InstallRequest, 'sc' | 'packages' | 'kernel' | 'boot' | 'repos' | 'mirror'> {
+  return {
+    sc: plan.sc,
+    packages: plan.packages,
+    ...(plan.kernel ? { kernel: plan.kernel } : {}),
+    boot: plan.boot,
+    repos: plan.sc.PackageRepos ?? [],
+    ...(plan.mirror ? { mirror: plan.mirror } : {}),
+  };
+}
+
 /** What the plan's tree cache key is made of (see cache/key.ts). */
 export function treeKeyRequest(plan: BuildPlan, regions: DiskRegion[] | undefined, sourceDateEpoch?: number): TreeKeyRequest {
   const fstab = plannedFstab(plan);
   return {
     backend: plan.backend,
-    install: {
-      sc: plan.sc,
-      packages: plan.packages,
-      ...(plan.kernel ? { kernel: plan.kernel } : {}),
-      boot: plan.boot,
-      repos: plan.sc.PackageRepos ?? [],
-      ...(plan.mirror ? { mirror: plan.mirror } : {}),
-      ...(fstab ? { fstab } : {}),
-    },
+    install: { ...installInputs(plan), ...(fstab ? { fstab } : {}) },
     ...(regions ? { partitions: regions.map(({ startBytes: _s, ...shape }) => shape) } : {}),
     ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
   };
