@@ -30,8 +30,15 @@ function outDir(name: string): string {
   return dir;
 }
 
-async function kilnBuild(config: string, out: string): Promise<RunResult> {
-  return await run(KILN, ['build', join(FIXTURES, config), '--out', out], { allowFailure: true, captureStdout: false });
+async function kilnBuild(config: string, out: string, ...extra: string[]): Promise<RunResult> {
+  return await run(KILN, ['build', join(FIXTURES, config), '--out', out, ...extra], { allowFailure: true, captureStdout: false });
+}
+
+// Tests that stop a build while dpkg runs need the install to happen: a base tree cached by any
+// earlier build of the same package set (another test file, an earlier run on this machine) would
+// skip it, so these builds bypass the tree cache.
+function buildInstalling(out: string): Promise<RunResult> {
+  return kilnBuild('interrupt.json', out, '--no-cache');
 }
 
 async function waitFor(what: string, ok: () => boolean, timeoutMs = 600_000): Promise<void> {
@@ -39,9 +46,12 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs = 600_000): Pr
   expect(ok(), `waited for ${what}`).toBe(true);
 }
 
-async function waitForInstall(log: string): Promise<void> {
-  for (let i = 0; i < 2400 && !safeRead(log).includes('Setting up '); i++) await sleep(250);
-  expect(safeRead(log)).toContain('Setting up ');
+// Stops waiting as soon as the build ends, so a build that never installs fails the test at once.
+async function waitForInstall(log: string, build: Promise<RunResult>): Promise<void> {
+  let ended = false;
+  void build.finally(() => (ended = true));
+  for (let i = 0; i < 2400 && !ended && !safeRead(log).includes('Setting up '); i++) await sleep(250);
+  expect(safeRead(log), ended ? 'the build ended before dpkg set up a package' : 'waited for dpkg').toContain('Setting up ');
 }
 
 function buildPid(out: string): number | undefined {
@@ -74,9 +84,9 @@ describe('failed builds release everything', () => {
   it('SIGINT while packages are being installed stops the build (exit 130) and releases everything', async () => {
     const out = outDir('interrupt');
     const log = join(out, 'logs/interrupt.log');
-    const build = kilnBuild('interrupt.json', out);
+    const build = buildInstalling(out);
     // wait until dpkg is busy inside the image (mounted root, loop device attached)
-    await waitForInstall(log);
+    await waitForInstall(log, build);
     const before = await leftovers(out);
     expect(before.loops.length).toBe(1);
     expect(before.mounts.length).toBeGreaterThanOrEqual(2);
@@ -91,8 +101,8 @@ describe('failed builds release everything', () => {
 
   it('a SIGKILLed build leaves no process behind (its children die with it); `kiln clean` releases its mounts and loop device', async () => {
     const out = outDir('killed');
-    const build = kilnBuild('interrupt.json', out);
-    await waitForInstall(join(out, 'logs/interrupt.log'));
+    const build = buildInstalling(out);
+    await waitForInstall(join(out, 'logs/interrupt.log'), build);
     const running = await leftovers(out);
     expect(running.processes.some((p) => p.includes('mmdebstrap'))).toBe(true);
     const pid = buildPid(out);
@@ -121,8 +131,8 @@ describe('failed builds release everything', () => {
     const out = outDir('roast-term');
     const log = join(out, 'logs/interrupt.log');
     const imageDir = join(out, 'images/interrupt');
-    const first = kilnBuild('interrupt.json', out);
-    await waitForInstall(log);
+    const first = buildInstalling(out);
+    await waitForInstall(log, first);
     // same config, same --out: refused while the first runs, which goes on undisturbed
     const second = await kilnBuild('interrupt.json', out);
     expect(second.code).toBe(5);
