@@ -81,7 +81,8 @@ beforeAll(async () => {
     ],
   };
   writeFileSync(join(dir, 'sandbox.json'), `${JSON.stringify(config, null, 2)}\n`);
-  image = await buildImage({ config: join(dir, 'sandbox.json'), args: ['--keep-raw'] });
+  // --no-cache: the maintainer scripts must run in this build, not in one whose base tree was cached
+  image = await buildImage({ config: join(dir, 'sandbox.json'), args: ['--keep-raw', '--no-cache'] });
   tree = join(image.imageDir, 'sandbox.rootfs');
 });
 
