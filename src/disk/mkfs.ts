@@ -3,7 +3,7 @@
  * afterwards, which needs udev-less probing) so fstab and grub can be rendered from known values.
  */
 import type { FsType } from '../config/model.js';
-import { run } from '../core/exec.js';
+import { output, run } from '../core/exec.js';
 import { warn } from '../core/log.js';
 import { chooseFat, formatFat } from './fat.js';
 import { randomIds, type IdSource } from './ids.js';
@@ -105,4 +105,29 @@ export async function setFilesystemUuid(device: string, fs: FsType, partitionId:
       throw new Error(`cannot set the UUID of a ${fs} filesystem copied from the cache`);
   }
   return { fsType: fs, uuid };
+}
+
+/**
+ * Shrink a finished, unmounted filesystem to what it holds and return its new size in bytes, for
+ * a partition that will never be written again (a verity root): whatever follows it need not be
+ * hashed. ext2/3/4 only (resize2fs -M after the full check it requires); other types keep their
+ * size and give undefined.
+ */
+export async function shrinkToContent(device: string, fs: FsType): Promise<number | undefined> {
+  if (fs !== 'ext2' && fs !== 'ext3' && fs !== 'ext4') return undefined;
+  // e2fsck: 0 clean, 1 errors corrected; anything else is a real problem
+  const check = await run('e2fsck', ['-f', '-y', device], { allowFailure: true });
+  if (check.code !== 0 && check.code !== 1) throw new Error(`e2fsck found errors it could not correct on ${device} (exit ${check.code})`);
+  await run('resize2fs', ['-M', device]);
+  return extSizeBytes(await output('dumpe2fs', ['-h', device]));
+}
+
+/** Size of an ext filesystem from `dumpe2fs -h`: block count × block size. */
+export function extSizeBytes(dumpe2fsHeader: string): number {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s*$`, 'm').exec(dumpe2fsHeader);
+    if (!m) throw new Error(`dumpe2fs printed no "${name}"`);
+    return Number(m[1]);
+  };
+  return field('Block count') * field('Block size');
 }

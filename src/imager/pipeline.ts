@@ -23,7 +23,7 @@ import { privateDir } from '../core/private.js';
 import { kilnVersion } from '../core/version.js';
 import { SBOM_FILES, writeSboms } from '../sbom/index.js';
 import { Scope, withScope } from '../core/scope.js';
-import type { LoadedConfig } from '../config/model.js';
+import type { FsType, LoadedConfig } from '../config/model.js';
 import { copyIntoFat } from '../disk/fat.js';
 import { SECTOR } from '../disk/layout.js';
 import { prepareDisk } from '../disk/image.js';
@@ -325,7 +325,7 @@ async function buildDisk(plan: BuildPlan, scope: Scope, work: string, timer: Sta
     await releaseMounts();
     if (prepared.stacks.length) {
       await timer.time(`seal device layers (${prepared.stacks.map((s) => `${s.partitionId}: ${s.kinds.join('+')}`).join(', ')})`, async () => {
-        for (const s of prepared.stacks) await s.seal();
+        for (const s of prepared.stacks) await s.seal(built.partitions.find((p) => p.id === s.partitionId)!.fsType as FsType);
       });
     }
     await finishBootloader(bootCtx, pendingBoot);

@@ -124,6 +124,14 @@ export async function planBuild(loaded: LoadedConfig, options: BuildOptions = {}
       'reproducible builds support ext2/3/4, FAT and swap partitions; use ext4, or build without SOURCE_DATE_EPOCH / --reproducible',
     ]);
   }
+  const layered = [...stacks.layers.keys()][0];
+  if (reproducible && layered) {
+    // the filesystems of a reproducible build are made again after assembly, which would have to
+    // happen under the layer; and a LUKS header's volume key and salts are random by design
+    throw new KilnError(`${loaded.file}: partition "${layered}" has a device layer (Encryption or Verity), which Kiln cannot build reproducibly yet`, ExitCode.InvalidConfig, [
+      'build it without SOURCE_DATE_EPOCH / --reproducible / --seed, or drop Encryption / Verity for the reproducible build',
+    ]);
+  }
   const outRoot = resolve(options.outDir ?? 'out');
   const kernel = sc.KernelOptions?.default;
   const mirror = options.mirror ?? sc.Distro?.Mirror;

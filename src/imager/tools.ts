@@ -29,10 +29,11 @@ export function hostToolsFor(plan: BuildPlan): string[] {
     }
   }
   const kinds = new Set([...plan.stacks.layers.values()].flat().map((l) => l.kind));
-  // LUKS: the header (cryptsetup) and the payload's data extents (xfs_io seek); verity: the hash tree
+  // LUKS: the header (cryptsetup) and the payload's data extents (xfs_io seek)
   if (kinds.size) tools.add('fstrim');
   if (kinds.has('luks')) for (const t of ['cryptsetup', 'xfs_io']) tools.add(t);
-  if (kinds.has('verity')) tools.add('veritysetup');
+  // verity: the hash tree, over the root shrunk to its content (e2fsck, resize2fs, dumpe2fs)
+  if (kinds.has('verity')) for (const t of ['veritysetup', 'e2fsck', 'resize2fs', 'dumpe2fs']) tools.add(t);
   if (plan.boot === 'efi' && usesUki(plan.chain.loader)) tools.add('objcopy');
   if (plan.chain.signing) for (const t of ['sbsign', 'sbverify', 'openssl']) tools.add(t);
   for (const a of plan.artifacts) {

@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { output, run } from '../../src/core/exec.js';
+import { extSizeBytes } from '../../src/disk/mkfs.js';
 import type { BuiltImage } from './lib/images.js';
 import { fatFile, fileContains, partitionOffset, partitionTable, withPartitionDevice, withPartitionMounted } from './lib/inspect.js';
 import { SerialPort, serialPortArgs, SNAKEOIL_CERT, withGuest } from './lib/qemu.js';
@@ -154,6 +155,13 @@ describe('verity root on systemd-boot and a UKI signed with the user\'s key (ver
     expect(t.partitions[1]!.type.toLowerCase()).toBe('2c7357ed-ebd2-46d9-aec1-23d437ec2bf5');
     await withPartitionDevice(raw, 3, (data) => withPartitionDevice(raw, 2, (hash) => run('veritysetup', ['verify', data, hash, rootHash])));
     writeFileSync(join(work, 'roothash'), rootHash);
+    // the tree covers the root filesystem, shrunk to its content, not the whole partition
+    const dump = await withPartitionDevice(raw, 2, (hash) => output('veritysetup', ['dump', hash]));
+    const dataBlocks = Number(/Data blocks:\s*(\d+)/.exec(dump)![1]);
+    const fsBytes = await withPartitionDevice(raw, 3, async (data) => extSizeBytes(await output('dumpe2fs', ['-h', data])));
+    expect(dataBlocks * 4096).toBe(fsBytes);
+    expect(dataBlocks * 4096).toBeLessThan(t.partitions[2]!.size * 512);
+    writeFileSync(join(work, 'data-blocks'), String(dataBlocks));
   });
 
   it('boots with Secure Boot enforced on the snakeoil keys: root read-only on dm-verity, /var writable, / not', async () => {
@@ -162,7 +170,10 @@ describe('verity root on systemd-boot and a UKI signed with the user\'s key (ver
       await expectSecureBoot(g);
       expect(await g.check('findmnt -n -o SOURCE,OPTIONS /')).toMatch(/^\/dev\/mapper\/root\s+ro[,\s]/);
       expect(await g.check('dmsetup table root')).toMatch(/ verity 1 /);
-      expect(await g.check('veritysetup status root')).toMatch(/status:\s+verified/);
+      const status = await g.check('veritysetup status root');
+      expect(status).toMatch(/status:\s+verified/);
+      // the booted system maps exactly the hashed blocks (the count comes from the verity superblock)
+      expect(Number(/size:\s+(\d+) sectors/.exec(status)?.[1])).toBe(Number(readFileSync(join(work, 'data-blocks'), 'utf8')) * 8);
       expect((await g.exec('touch /kiln-rw-test')).code).not.toBe(0);
       await g.check('echo ok > /var/kiln-rw-test && cat /var/kiln-rw-test');
       expect(await g.check('findmnt -n -o FSTYPE /var')).toBe('overlay');

@@ -3,7 +3,7 @@
  * the stack as a whole once opened (what the pipeline uses: the device to build on, seal, boot).
  * The pipeline calls these generically; only luks.ts and verity.ts know what a layer does.
  */
-import type { SystemConfig } from '../../config/model.js';
+import type { FsType, SystemConfig } from '../../config/model.js';
 import type { Scope } from '../../core/scope.js';
 import type { LayoutRoles } from '../layout.js';
 import { LUKS_SECTOR, luksLayer } from './luks.js';
@@ -67,7 +67,8 @@ export interface OpenStack {
   upper: string;
   upperBytes: number;
   unwritten: 'zeros' | 'garbage';
-  seal(): Promise<void>;
+  /** `fsType`: the filesystem made on `upper`. */
+  seal(fsType: FsType): Promise<void>;
   boot(fsUuid: string): LayerBoot[];
 }
 
@@ -97,8 +98,8 @@ export async function openStack(opts: {
     upper: lower,
     upperBytes: lowerBytes,
     unwritten: opened.some((l) => l.unwritten === 'garbage') ? 'garbage' : 'zeros',
-    async seal() {
-      for (const l of [...opened].reverse()) await l.seal();
+    async seal(fsType) {
+      for (const l of [...opened].reverse()) await l.seal(fsType);
     },
     boot: (fsUuid) => opened.map((l) => l.boot(fsUuid)),
   };

@@ -14,6 +14,7 @@
  *
  * The pipeline only sees `DeviceStack` (index.ts): it never asks which layers a partition has.
  */
+import type { FsType } from '../../config/model.js';
 import type { Scope } from '../../core/scope.js';
 
 export type LayerKind = 'luks' | 'verity';
@@ -74,8 +75,11 @@ export interface OpenLayer {
    * the zeros; "zeros" otherwise.
    */
   unwritten: 'zeros' | 'garbage';
-  /** After the last unmount: write the final on-disk form. Idempotent. */
-  seal(): Promise<void>;
+  /**
+   * After the last unmount: write the final on-disk form. Idempotent. `fsType`: the filesystem
+   * on top of the stack (verity shrinks it to its content first, so only that is hashed).
+   */
+  seal(fsType: FsType): Promise<void>;
   /** `fsUuid`: the filesystem made on top of the stack. */
   boot(fsUuid: string): LayerBoot;
 }

@@ -7,6 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { output } from '../../core/exec.js';
 import { logToFile } from '../../core/log.js';
+import { shrinkToContent } from '../mkfs.js';
 import type { DeviceLayer, LayerContext, LayerSpec, OpenLayer } from './types.js';
 
 export const VERITY_BLOCK = 4096;
@@ -31,8 +32,14 @@ export function parseRootHash(text: string): string {
   return m[1]!;
 }
 
-export function verityFormatArgs(data: string, hash: string, uuid: string, salt: string): string[] {
-  return ['format', '--hash', 'sha256', '--data-block-size', String(VERITY_BLOCK), '--hash-block-size', String(VERITY_BLOCK), '--uuid', uuid, '--salt', salt, data, hash];
+/**
+ * `dataBytes`: how much of the data device the hash tree covers (the filesystem's size; the rest
+ * of the partition is never read). The count is in the verity superblock, so the booted system's
+ * veritysetup/systemd-veritysetup needs no option for it.
+ */
+export function verityFormatArgs(data: string, hash: string, uuid: string, salt: string, dataBytes?: number): string[] {
+  const blocks = dataBytes === undefined ? [] : ['--data-blocks', String(Math.ceil(dataBytes / VERITY_BLOCK))];
+  return ['format', '--hash', 'sha256', '--data-block-size', String(VERITY_BLOCK), '--hash-block-size', String(VERITY_BLOCK), ...blocks, '--uuid', uuid, '--salt', salt, data, hash];
 }
 
 export const verityLayer = (spec: Extract<LayerSpec, { kind: 'verity' }>): DeviceLayer => ({
@@ -46,11 +53,14 @@ export const verityLayer = (spec: Extract<LayerSpec, { kind: 'verity' }>): Devic
       upper: ctx.lower,
       upperBytes: ctx.lowerBytes,
       unwritten: 'zeros',
-      async seal() {
+      async seal(fsType) {
         if (rootHash) return;
-        const text = await output('veritysetup', verityFormatArgs(ctx.lower, hashDevice, uuid, randomBytes(32).toString('hex')));
+        // hashing the empty rest of the partition costs seconds per GiB and protects nothing
+        const dataBytes = await shrinkToContent(ctx.lower, fsType);
+        const text = await output('veritysetup', verityFormatArgs(ctx.lower, hashDevice, uuid, randomBytes(32).toString('hex'), dataBytes));
         rootHash = parseRootHash(text);
-        logToFile(`verity ${ctx.partitionId}: hash tree on ${spec.hashPartition}, root hash ${rootHash}`);
+        const covered = dataBytes === undefined ? 'the whole partition' : `${(dataBytes / 2 ** 20).toFixed(0)} MiB of ${(ctx.lowerBytes / 2 ** 20).toFixed(0)} MiB (the filesystem, shrunk to its content)`;
+        logToFile(`verity ${ctx.partitionId}: hash tree on ${spec.hashPartition} over ${covered}, root hash ${rootHash}`);
       },
       boot: (fsUuid) => ({ kind: 'verity', name: spec.name, dataUuid: fsUuid, hashUuid: uuid, ...(rootHash ? { rootHash } : {}), corruption: spec.corruption }),
     };

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decryptSectors, encryptSectors } from '../../../src/disk/layers/xts.js';
@@ -14,8 +14,10 @@ import { luksFormatArgs, parseDataSegment, sectorRanges, LUKS_SECTOR } from '../
 import { parseRootHash, verityFormatArgs, verityHashBytes } from '../../../src/disk/layers/verity.js';
 import { layoutRoles, planStacks, VERITY_HASH_TYPE_X86_64 } from '../../../src/disk/layers/index.js';
 import { planLayout } from '../../../src/disk/layout.js';
+import { extSizeBytes, shrinkToContent } from '../../../src/disk/mkfs.js';
 import type { SystemConfig } from '../../../src/config/model.js';
 
+const REPO = resolve(import.meta.dirname, '../../..');
 const dir = mkdtempSync(join(tmpdir(), 'kiln-layers-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MIB = 1024 * 1024;
@@ -138,6 +140,30 @@ describe('verity', () => {
     expect(verityHashBytes(256 * MIB)).toBe(2121728);
     if (size) expect(verityHashBytes(256 * MIB)).toBe(size);
     expect(verityHashBytes(4096 * MIB)).toBeLessThan(34 * MIB);
+  });
+
+  it('hashes only the root filesystem, shrunk to its content: the tree verifies and the superblock records the count', async () => {
+    const data = join(dir, 'shrink-data.img');
+    const hash = join(dir, 'shrink-hash.img');
+    writeFileSync(data, '');
+    truncateSync(data, 256 * MIB);
+    // 4 KiB blocks as on a real root (a 256 MiB file would get 1 KiB ones); resize2fs also truncates a file
+    execFileSync('mkfs.ext4', ['-F', '-q', '-b', '4096', '-d', join(REPO, 'src'), data]);
+    const bytes = await shrinkToContent(data, 'ext4');
+    expect(bytes).toBeGreaterThan(0);
+    expect(bytes!).toBeLessThan(64 * MIB);
+    execFileSync('e2fsck', ['-fn', data]); // still a clean filesystem
+    writeFileSync(hash, '');
+    truncateSync(hash, verityHashBytes(256 * MIB));
+    const root = parseRootHash(execFileSync('veritysetup', verityFormatArgs(data, hash, '7b3c3f5e-1f0a-4d8e-9f44-0a1b2c3d4e5f', '00'.repeat(32), bytes)).toString());
+    expect(execFileSync('veritysetup', ['dump', hash]).toString()).toMatch(new RegExp(`Data blocks:\\s*${Math.ceil(bytes! / 4096)}\\b`));
+    execFileSync('veritysetup', ['verify', data, hash, root]);
+    expect(await shrinkToContent(data, 'xfs')).toBeUndefined();
+  });
+
+  it('reads an ext filesystem\'s size from dumpe2fs -h', () => {
+    expect(extSizeBytes('Block count:              25600\nBlock size:               4096\n')).toBe(25600 * 4096);
+    expect(() => extSizeBytes('Block size: 4096\n')).toThrow(/Block count/);
   });
 
   it('finds the root hash in veritysetup\'s output', () => {

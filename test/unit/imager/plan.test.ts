@@ -33,6 +33,12 @@ describe('build plan', () => {
     expect(hostToolsFor(plan)).not.toContain('losetup');
   });
 
+  it('a reproducible build of a config with a device layer (Verity) is refused as an invalid config', async () => {
+    const loaded = await loadConfig(join(REPO, 'test/fixtures/e2e/trusted-boot/verity-uki.json'));
+    await expect(planBuild(loaded, { reproducible: true })).rejects.toThrow(/partition "rootfs" has a device layer \(Encryption or Verity\)/);
+    expect((await planBuild(loaded, {})).stacks.layers.size).toBe(1);
+  });
+
   it('an unknown --system-config is a usage error listing the names', async () => {
     const loaded = await loadConfig(join(REPO, 'imageconfigs/core-legacy.json'));
     await expect(planBuild(loaded, { systemConfig: 'Nope' })).rejects.toThrow(UsageError);
