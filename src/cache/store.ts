@@ -18,7 +18,7 @@ import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { logToFile } from '../core/log.js';
 import { Scope } from '../core/scope.js';
-import { lockFile, type HeldLock } from './lock.js';
+import { lockFile, type HeldLock } from '../core/lock.js';
 
 export const ENTRY_FORMAT = 1;
 /** KILN_TREE_CACHE overrides it (e.g. a CI runner's cache volume). */

@@ -15,7 +15,7 @@ import { run } from '../core/exec.js';
 import { info, logToFile, warn } from '../core/log.js';
 import type { TreeKey, TreeKeyRequest, TreePartitionShape } from './key.js';
 import { treeKey } from './key.js';
-import type { HeldLock } from './lock.js';
+import type { HeldLock } from '../core/lock.js';
 import { copyRange, fileSha256, imageDigest, PayloadMismatch, restoreImage, sparseFile, tarDirectory, untarInto } from './payload.js';
 import { ENTRY_FORMAT, formatBytes, TreeStore, type EntryMeta, type Payload, type StagedDir } from './store.js';
 import { whileReleasing } from '../core/abort.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyRange, imageDigest, PayloadMismatch, restoreImage, sparseFile, tarDirectory, untarInto } from '../../../src/cache/payload.js';
 import type { EntryMeta } from '../../../src/cache/store.js';
-import { lockFile } from '../../../src/cache/lock.js';
+import { lockFile } from '../../../src/core/lock.js';
 
 const base = mkdtempSync(join(tmpdir(), 'kiln-store-'));
 // staged entries are recorded for `kiln clean`: this file's records go to a state directory of its own
