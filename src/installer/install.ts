@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { output, run } from '../core/exec.js';
 import { getLogFile, logToFile } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
+import { freshFsUuid, isRenewable, parseBlkidExport, rewriteBinaryIdentifiers, setUuidCommand } from './filesystems.js';
 import { freshIds, identifierMap, parseSfdiskJson, rewriteIdentifiers, type TableIds } from './identifiers.js';
 import type { InstallSystem } from './manifest.js';
 
@@ -25,27 +26,33 @@ export type Progress = (message: string) => void;
 export const TARGET_ROOT = '/run/kiln-target';
 
 export async function install(scope: Scope, mediaRoot: string, a: InstallAnswers, say: Progress): Promise<void> {
-  const steps = 5;
+  const steps = 6;
   say(`[1/${steps}] writing ${a.system.name} to ${a.target}`);
   await writeImage(join(mediaRoot, a.system.image), a.target, a.system.dataBytes, say);
 
   say(`[2/${steps}] giving ${a.target} new disk and partition identifiers`);
   const ids = await renewIdentifiers(a.target);
+  const map = identifierMap(ids.old, ids.fresh);
 
+  say(`[3/${steps}] giving its file systems new identifiers`);
+  for (const [oldUuid, newUuid] of await renewFilesystemUuids(a.target, [...ids.fresh.partUuids.keys()])) map.set(oldUuid, newUuid);
+
+  let growXfs: number | undefined;
   if (a.system.growLastPartition) {
-    say(`[3/${steps}] growing the last partition to the end of the disk`);
-    await growLastPartition(a.target, a.system);
-  } else say(`[3/${steps}] partition sizes kept as built (the last partition does not grow)`);
+    say(`[4/${steps}] growing the last partition to the end of the disk`);
+    growXfs = await growLastPartition(a.target);
+  } else say(`[4/${steps}] partition sizes kept as built (the last partition does not grow)`);
 
-  say(`[4/${steps}] configuring the installed system`);
+  say(`[5/${steps}] configuring the installed system`);
   const root = await mountTarget(scope, a.target, a.system);
-  const changed = rewriteFiles(root, identifierMap(ids.old, ids.fresh));
+  if (growXfs !== undefined) await growXfsFilesystem(scope, a.target, a.system, growXfs);
+  const changed = rewriteFiles(root, map);
   logToFile(`identifiers rewritten in: ${changed.join(', ') || '(no file named them)'}`);
   if (a.hostname) setHostname(root, a.hostname);
   if (a.user) await addUser(scope, root, a.user.name, a.user.password);
   keepLog(root);
 
-  say(`[5/${steps}] flushing and unmounting`);
+  say(`[6/${steps}] flushing and unmounting`);
   await run('sync', []);
 }
 
@@ -103,18 +110,71 @@ async function renewIdentifiers(target: string): Promise<{ old: TableIds; fresh:
   return { old, fresh };
 }
 
-async function growLastPartition(target: string, sys: InstallSystem): Promise<void> {
+/**
+ * Every file system on the disk gets a new UUID (unmounted, before anything is grown). Returns
+ * old UUID → new UUID for the files that name them. Types whose UUID cannot be changed in place
+ * (LUKS, a partition with no file system) are logged and kept.
+ */
+async function renewFilesystemUuids(target: string, partitions: number[]): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  for (const n of partitions.sort((x, y) => x - y)) {
+    const part = partitionDevice(target, n);
+    const probe = await run('blkid', ['-p', '-o', 'export', part], { allowFailure: true });
+    const { TYPE: type, UUID: oldUuid } = parseBlkidExport(probe.stdout);
+    if (!type || !oldUuid) {
+      logToFile(`${part}: no file system identifier to renew`);
+      continue;
+    }
+    if (!isRenewable(type)) {
+      logToFile(`${part}: ${type} keeps its UUID ${oldUuid} (not renewed for this type)`);
+      continue;
+    }
+    if (type.startsWith('ext')) await fsckExt(part);
+    const fresh = freshFsUuid(type);
+    const { cmd, args } = setUuidCommand(type, part, fresh);
+    await run(cmd, args);
+    const now = parseBlkidExport((await run('blkid', ['-p', '-o', 'export', part])).stdout).UUID;
+    if (now?.toLowerCase() !== fresh.toLowerCase()) throw new Error(`${cmd} did not give ${part} the UUID ${fresh} (blkid shows ${now ?? 'none'})`);
+    logToFile(`${part}: ${type} UUID ${oldUuid} → ${fresh}`);
+    map.set(oldUuid, fresh);
+  }
+  return map;
+}
+
+async function fsckExt(part: string): Promise<void> {
+  const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
+  if (fsck.code > 1) throw new Error(`e2fsck found errors on ${part} it could not fix (exit ${fsck.code})`);
+}
+
+/** Grows the last partition and an ext file system on it; returns the partition number when its file system is xfs (grown once mounted). */
+async function growLastPartition(target: string): Promise<number | undefined> {
   const table = parseSfdiskJson(await output('sfdisk', ['--json', target]));
   const last = Math.max(...table.partUuids.keys());
   await run('sfdisk', ['--no-reread', '-N', String(last), target], { input: ', +\n' });
   await rereadPartitions(target);
-  const fsType = sys.mounts.find((m) => m.partition === last)?.fsType;
   const part = partitionDevice(target, last);
+  const fsType = parseBlkidExport((await run('blkid', ['-p', '-o', 'export', part], { allowFailure: true })).stdout).TYPE;
   if (fsType?.startsWith('ext')) {
-    const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
-    if (fsck.code > 1) throw new Error(`e2fsck found errors on ${part} it could not fix (exit ${fsck.code})`);
+    await fsckExt(part);
     await run('resize2fs', [part]);
-  } else logToFile(`partition ${last} grown; its ${fsType ?? 'unmounted'} filesystem keeps its size`);
+  } else if (fsType === 'xfs') return last;
+  else logToFile(`partition ${last} grown; its ${fsType ?? 'unformatted'} content keeps its size`);
+  return undefined;
+}
+
+/** xfs grows only while mounted: at its mount point of the installed system, else mounted for the purpose. */
+async function growXfsFilesystem(scope: Scope, target: string, sys: InstallSystem, partition: number): Promise<void> {
+  const mounted = sys.mounts.find((m) => m.partition === partition);
+  if (mounted) {
+    await run('xfs_growfs', [join(TARGET_ROOT, mounted.mountPoint)]);
+    return;
+  }
+  const where = '/run/kiln-grow';
+  mkdirSync(where, { recursive: true });
+  await run('mount', ['-t', 'xfs', partitionDevice(target, partition), where]);
+  const release = scope.add(`mount ${where}`, () => run('umount', [where]).then(() => undefined), { kind: 'mount', path: where });
+  await run('xfs_growfs', [where]);
+  await release();
 }
 
 function mountType(fsType: string): string {
@@ -139,18 +199,32 @@ async function mountTarget(scope: Scope, target: string, sys: InstallSystem): Pr
 /** Text files of the installed system that may name the disk's identifiers. */
 export function candidateFiles(root: string): string[] {
   const files = ['etc/fstab', 'etc/default/grub', 'etc/kernel/cmdline', 'etc/crypttab'].map((f) => join(root, f));
+  walkBoot(root, (dir, name) => name === 'grub.cfg' || (dir.endsWith('entries') && name.endsWith('.conf')), files);
+  const grubD = join(root, 'etc/default/grub.d');
+  if (existsSync(grubD)) for (const f of readdirSync(grubD)) files.push(join(grubD, f));
+  return files.filter((f) => existsSync(f) && statSync(f).isFile());
+}
+
+/**
+ * EFI binaries under /boot (the ESP): grub's EFI image made by Kiln carries its first
+ * configuration inside, and that names /boot's file system by UUID.
+ */
+export function candidateBinaries(root: string): string[] {
+  const files: string[] = [];
+  walkBoot(root, (_dir, name) => /\.efi$/i.test(name), files);
+  return files;
+}
+
+function walkBoot(root: string, wanted: (dir: string, name: string) => boolean, into: string[]): void {
   const walk = (dir: string, depth: number) => {
     if (depth > 4 || !existsSync(dir)) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p, depth + 1);
-      else if (e.isFile() && (e.name === 'grub.cfg' || (dir.endsWith('entries') && e.name.endsWith('.conf')))) files.push(p);
+      else if (e.isFile() && wanted(dir, e.name)) into.push(p);
     }
   };
   walk(join(root, 'boot'), 0);
-  const grubD = join(root, 'etc/default/grub.d');
-  if (existsSync(grubD)) for (const f of readdirSync(grubD)) files.push(join(grubD, f));
-  return files.filter((f) => existsSync(f) && statSync(f).isFile());
 }
 
 function rewriteFiles(root: string, map: Map<string, string>): string[] {
@@ -161,6 +235,13 @@ function rewriteFiles(root: string, map: Map<string, string>): string[] {
     if (replaced) {
       writeFileSync(file, text);
       changed.push(`${file.slice(root.length)} (${replaced})`);
+    }
+  }
+  for (const file of candidateBinaries(root)) {
+    const patched = rewriteBinaryIdentifiers(readFileSync(file), map);
+    if (patched) {
+      writeFileSync(file, patched.data);
+      changed.push(`${file.slice(root.length)} (${patched.replaced}, binary)`);
     }
   }
   return changed;

@@ -15,7 +15,7 @@ import { ensureHostTools } from '../host/index.js';
 import { sanitizedConfigText } from './config-copy.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
-import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
+import { grubMenu, imagePathFor, installManifest, isoManifestPath, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
 export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
@@ -24,6 +24,8 @@ export interface IsoImage {
   sc: SystemConfig;
   /** The raw disk image the imager built from `sc` (sparse is fine). */
   raw: string;
+  /** The imager's manifest of that build: copied to kiln/manifests/ on the ISO. */
+  manifest?: string;
 }
 
 export interface BuildIsoOptions {
@@ -74,6 +76,7 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   scope.add(`staging ${staging}`, () => run('rm', ['-rf', staging]).then(() => undefined), { kind: 'path', path: staging });
   mkdirSync(join(staging, 'kiln/images'), { recursive: true });
   mkdirSync(join(staging, 'kiln/config'), { recursive: true });
+  mkdirSync(join(staging, 'kiln/manifests'), { recursive: true });
   mkdirSync(join(staging, dirname(ISO_PATHS.biosImage)), { recursive: true });
 
   const infos: BuiltImageInfo[] = [];
@@ -85,7 +88,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
     await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', 'compression_type=zstd', img.raw, join(staging, imagePathFor(img.sc, i))], {
       hint: 'qemu-img comes with the Debian package qemu-utils',
     });
-    infos.push({ sc: img.sc, imageBytes: st.size, dataBytes: st.blocks * 512 });
+    infos.push({ sc: img.sc, imageBytes: st.size, dataBytes: st.blocks * 512, withManifest: !!img.manifest });
+    if (img.manifest) copyFileSync(img.manifest, join(staging, isoManifestPath(img.sc, i)));
   }
   const manifest = installManifest(loaded.name, loaded.config, infos);
   writeFileSync(join(staging, ISO_PATHS.manifest), `${JSON.stringify(manifest, null, 2)}\n`);

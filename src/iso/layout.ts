@@ -17,10 +17,27 @@ export const ISO_PATHS = {
 
 export type AfterInstall = 'reboot' | 'poweroff';
 
-/** File name (on the ISO) of a SystemConfig's compressed image: a safe, unique slug. */
-export function imagePathFor(sc: SystemConfig, index: number): string {
+/** "<n>-<slug of the name>": a safe, unique file name stem for the n-th SystemConfig (n from 1). */
+export function systemStem(sc: SystemConfig, index: number): string {
   const slug = sc.Name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'system';
-  return `kiln/images/${index + 1}-${slug}.qcow2`;
+  return `${index + 1}-${slug}`;
+}
+
+/** File name (on the ISO) of a SystemConfig's compressed image. */
+export function imagePathFor(sc: SystemConfig, index: number): string {
+  return `kiln/images/${systemStem(sc, index)}.qcow2`;
+}
+
+/**
+ * The package manifest of one system of an ISO config: out/images/<config>/manifest-<n>-<slug>.json
+ * beside the ISO, and kiln/manifests/<n>-<slug>.json on it. `index` is the SystemConfig's place in
+ * the config (not in a --system-config selection), so a name always means the same system.
+ */
+export function systemManifestName(sc: SystemConfig, index: number): string {
+  return `manifest-${systemStem(sc, index)}.json`;
+}
+export function isoManifestPath(sc: SystemConfig, index: number): string {
+  return `kiln/manifests/${systemStem(sc, index)}.json`;
 }
 
 function isoFsType(fsType: string): string {
@@ -54,12 +71,15 @@ export interface BuiltImageInfo {
   /** Uncompressed raw image size and bytes actually allocated (holes excluded). */
   imageBytes: number;
   dataBytes: number;
+  /** Its package manifest is on the ISO (kiln/manifests/). */
+  withManifest?: boolean;
 }
 
 export function installManifest(configName: string, config: Config, images: BuiltImageInfo[]): InstallManifest {
-  const systems: InstallSystem[] = images.map(({ sc, imageBytes, dataBytes }, i) => ({
+  const systems: InstallSystem[] = images.map(({ sc, imageBytes, dataBytes, withManifest }, i) => ({
     name: sc.Name,
     image: imagePathFor(sc, i),
+    ...(withManifest ? { manifest: isoManifestPath(sc, i) } : {}),
     imageBytes,
     dataBytes,
     tableType: config.Disks?.[0]?.PartitionTableType === 'mbr' ? 'mbr' : 'gpt',
