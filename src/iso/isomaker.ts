@@ -15,10 +15,13 @@ import { ensureHostTools } from '../host/index.js';
 import { sanitizedConfigText } from './config-copy.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
-import { grubMenu, imagePathFor, installManifest, isoManifestPath, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
+import { liveSquashfs } from './live-tree.js';
+import { grubMenu, imagePathFor, installManifest, isoInstaller, isoManifestPath, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
 export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
+/** And for the graphical installer's live system (roast's squashfs converter). */
+export const GUI_HOST_TOOLS = ['mksquashfs'];
 
 export interface IsoImage {
   sc: SystemConfig;
@@ -66,8 +69,10 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   if (o.images.length !== systems.length)
     throw new KilnError(`isomaker: ${systems.length} SystemConfigs but ${o.images.length} images were given`);
   const after = o.after ?? 'reboot';
-  await ensureHostTools(ISO_HOST_TOOLS);
+  const graphical = isoInstaller(loaded.config) === 'graphical';
+  await ensureHostTools([...ISO_HOST_TOOLS, ...(graphical ? GUI_HOST_TOOLS : [])]);
   const boot = await installerBoot(scope, o.cacheDir, { rebuild: o.rebuildInitrd });
+  const live = graphical ? await liveSquashfs(scope, o.cacheDir, { rebuild: o.rebuildInitrd }) : undefined;
 
   mkdirSync(o.outDir, { recursive: true });
   const isoPath = join(o.outDir, isoFileName(loaded));
@@ -98,7 +103,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   copyFileSync(boot.kernel, join(staging, ISO_PATHS.kernel));
   copyFileSync(boot.initrd, join(staging, ISO_PATHS.initrd));
   copyFileSync(boot.biosImage, join(staging, ISO_PATHS.biosImage));
-  writeFileSync(join(staging, ISO_PATHS.grubCfg), grubMenu(loaded.name, isUnattended(manifest), after));
+  if (live) await run('cp', ['--reflink=auto', live, join(staging, ISO_PATHS.live)]);
+  writeFileSync(join(staging, ISO_PATHS.grubCfg), grubMenu(loaded.name, isUnattended(manifest), after, graphical));
   const efiImage = join(staging, '..', `.iso-efi-${process.pid}.img`);
   scope.add(`EFI image ${efiImage}`, () => run('rm', ['-f', efiImage]).then(() => undefined), { kind: 'path', path: efiImage });
   await makeEfiImage(boot.efiBinary, efiImage);

@@ -9,6 +9,8 @@ export const ISO_PATHS = {
   kernel: 'kiln/vmlinuz',
   initrd: 'kiln/initrd.img',
   manifest: MANIFEST_PATH,
+  /** The graphical installer's live system (Artifacts[].Installer "graphical"). */
+  live: 'kiln/live.squashfs',
   configDir: 'kiln/config',
   grubCfg: 'boot/grub/grub.cfg',
   biosImage: 'boot/grub/i386-pc/eltorito.img',
@@ -66,6 +68,12 @@ export function growsLastPartition(config: Config): boolean {
   return !!last && (last.Grow === true || last.End === 0);
 }
 
+/** The installer the config's "iso" artifact asks for (Kiln's Artifacts[].Installer; default terminal). */
+export function isoInstaller(config: Config): 'terminal' | 'graphical' {
+  const iso = (config.Disks ?? []).flatMap((d) => d.Artifacts ?? []).find((a) => a.Type?.toLowerCase() === 'iso');
+  return iso?.Installer ?? 'terminal';
+}
+
 export interface BuiltImageInfo {
   sc: SystemConfig;
   /** Uncompressed raw image size and bytes actually allocated (holes excluded). */
@@ -96,7 +104,7 @@ export function installerCmdline(after: AfterInstall, extra: string[] = []): str
   return ['console=tty0', 'console=ttyS0,115200', 'loglevel=3', `kiln.after=${after}`, ...extra].join(' ');
 }
 
-export function grubMenu(title: string, unattended: boolean, after: AfterInstall): string {
+export function grubMenu(title: string, unattended: boolean, after: AfterInstall, graphical = false): string {
   const entry = (label: string, extra: string[], afterAction = after) =>
     [
       `menuentry ${JSON.stringify(label)} {`,
@@ -114,7 +122,9 @@ export function grubMenu(title: string, unattended: boolean, after: AfterInstall
     `set timeout=${unattended ? 5 : 10}`,
     'set default=0',
     '',
-    entry(unattended ? `Install ${title} (unattended)` : `Install ${title}`, []),
+    // the graphical installer first (the default), then the terminal installer's entries
+    ...(graphical ? [entry(`Install ${title} (graphical)`, ['kiln.live'])] : []),
+    entry(unattended ? `Install ${title} (unattended)` : graphical ? `Install ${title} (terminal)` : `Install ${title}`, []),
     entry(`Install ${title}, then ${other}`, [], other),
     ...(unattended ? [entry(`Install ${title} (attended: ask for disk, host name, user)`, ['kiln.attended'])] : []),
     '',
