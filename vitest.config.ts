@@ -4,8 +4,10 @@ import { defineConfig } from 'vitest/config';
  * End-to-end files that only `npm run test:full` runs (KILN_E2E_TIER=full): CI's tier proves every
  * feature at least once within its time budget; these go deeper on what another file already proves.
  * - azl-test-repo: the offline repository's own checks (azurelinux.test.ts builds and boots from it).
+ * - gui-installer: the graphical installer (a live desktop and Calamares under TCG); the engine it
+ *   drives is proven by iso.test.ts.
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts'];
+const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/gui-installer.test.ts'];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).

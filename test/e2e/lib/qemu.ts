@@ -35,6 +35,8 @@ export interface BootOptions {
   cpus?: number;
   /** User-mode network with a virtio NIC (default true). */
   network?: boolean;
+  /** A VGA display (screenshots and keys over QMP: `guest.qmpSocket`) instead of none. */
+  display?: boolean;
   extraArgs?: string[];
 }
 
@@ -47,13 +49,15 @@ function guessFormat(path: string): string {
 }
 
 /** The qemu command line for `opts` (pure apart from naming the files it uses). */
-export function qemuArgs(opts: BootOptions, files: { serialSocket: string; serialLog: string; monitor: string; pidFile: string; vars?: string }): string[] {
+export function qemuArgs(opts: BootOptions, files: { serialSocket: string; serialLog: string; monitor: string; qmp: string; pidFile: string; vars?: string }): string[] {
   const args = [
     '-machine', 'q35,accel=tcg',
     '-cpu', 'max',
     '-smp', String(opts.cpus ?? 1),
     '-m', String(opts.memoryMiB ?? 1024),
-    '-nodefaults', '-display', 'none', '-vga', 'none',
+    '-nodefaults', '-display', 'none',
+    ...(opts.display ? ['-device', 'VGA,xres=1024,yres=768'] : ['-vga', 'none']),
+    '-qmp', `unix:${files.qmp},server=on,wait=off`,
     '-chardev', `socket,id=ser0,path=${files.serialSocket},server=on,wait=on,logfile=${files.serialLog},logappend=off`,
     '-serial', 'chardev:ser0',
     '-monitor', `unix:${files.monitor},server=on,wait=off`,
@@ -134,6 +138,7 @@ export class Guest {
       serialSocket: join(dir, 'serial.sock'),
       serialLog: join(dir, 'serial.log'),
       monitor: join(dir, 'monitor.sock'),
+      qmp: join(dir, 'qmp.sock'),
       pidFile: join(dir, 'qemu.pid'),
       ...(opts.firmware === 'uefi' ? { vars: join(dir, 'OVMF_VARS.fd') } : {}),
     };
@@ -150,6 +155,11 @@ export class Guest {
       throw new Error(`qemu did not start for ${opts.name}${r ? `: exit ${r.code}\n${r.stderrTail}` : ''}`);
     }
     return new Guest(opts.name, files.serialLog, dir, socket, qemu);
+  }
+
+  /** QMP socket (screendump, send-key): see lib/qmp.ts. */
+  get qmpSocket(): string {
+    return join(this.dir, 'qmp.sock');
   }
 
   /** Everything the guest printed so far. */
@@ -240,7 +250,7 @@ export class Guest {
       }
     }
     this.socket.destroy();
-    for (const f of ['serial.sock', 'monitor.sock', 'OVMF_VARS.fd']) rmSync(join(this.dir, f), { force: true });
+    for (const f of ['serial.sock', 'monitor.sock', 'qmp.sock', 'OVMF_VARS.fd']) rmSync(join(this.dir, f), { force: true });
   }
 
   /** The last `lines` lines of the serial log, for error messages. */
