@@ -54,6 +54,8 @@ export function calamaresFiles(m: InstallManifest, disks: DiskInfo[], mediumDevi
       mode: 'required',
       method: 'legacy',
       labels: { step: 'Disk' },
+      // preselected: with one disk the page only confirms it
+      ...(targets[0] ? { default: targets[0].device } : {}),
       items: targets.map((d) => ({
         id: d.device,
         name: describeDisk(d),
@@ -71,7 +73,6 @@ export function calamaresFiles(m: InstallManifest, disks: DiskInfo[], mediumDevi
       // the terminal installer's rules (src/installer/answers.ts) are checked again by the install step
       passwordRequirements: { minLength: 8, maxLength: -1 },
       allowWeakPasswords: false,
-      hostname: { location: 'None' },
       presets: { fullName: { editable: true } },
     }),
     'modules/finished.conf': yaml({ restartNowMode: 'user-checked', restartNowCommand: 'systemctl -i reboot', notifyOnFinished: false }),
@@ -82,6 +83,7 @@ export function calamaresFiles(m: InstallManifest, disks: DiskInfo[], mediumDevi
       mode: 'required',
       method: 'legacy',
       labels: { step: 'System' },
+      default: m.systems[0]!.name,
       items: m.systems.map((s) => ({ id: s.name, name: s.name, description: `Needs a disk of at least ${formatBytes(s.imageBytes)}.`, screenshot: '' })),
     });
   }
