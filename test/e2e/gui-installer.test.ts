@@ -52,6 +52,18 @@ describe('graphical installer ISO (imageconfigs/core-efi-gui.json)', () => {
     mkdirSync(SHOTS, { recursive: true });
   });
 
+  it('boots with SeaBIOS too: the live system starts and Calamares shows its first page', async () => {
+    await withGuest({ name: 'gui-bios', firmware: 'bios', cdrom: iso, memoryMiB: 2048, display: true }, async (g) => {
+      await g.waitFor('Kiln installer: starting the graphical live system', 10 * 60_000);
+      const qmp = await Qmp.connect(g.qmpSocket);
+      try {
+        await waitForScreen(qmp, '0-welcome-bios', /Welcome/i, 15 * 60_000);
+      } finally {
+        qmp.close();
+      }
+    });
+  });
+
   it('boots into Calamares, walks its pages, installs; the GUI-chosen user logs in on the installed disk', async () => {
     const target = join(e2eWorkDir(), 'gui-target.raw');
     rmSync(target, { force: true });
