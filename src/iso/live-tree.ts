@@ -80,8 +80,7 @@ export async function liveSquashfs(scope: Scope, cacheRoot: string, opts: { rebu
         steps: [{ script: join(GUI_RESOURCES, 'live-setup.sh') }],
         exclude: [
           '/usr/share/doc/*', '/usr/share/man/*', '/usr/share/info/*',
-          // the kernel image boots from the ISO (the initrd's); drivers a live installer never loads
-          '/boot/vmlinuz-*',
+          // drivers a live installer never loads (the kernel image itself goes in live-setup.sh: it boots from the ISO)
           ...['drivers/media', 'drivers/net', 'drivers/infiniband', 'drivers/staging', 'drivers/iio', 'sound', 'net'].map((d) => `/lib/modules/*/kernel/${d}/*`),
         ],
       });
