@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../../src/cli/main.js';
 import { loadConfig } from '../../../src/config/index.js';
 import { isoSelection } from '../../../src/iso/from-config.js';
 import { installManifest, isoManifestPath, systemManifestName } from '../../../src/iso/layout.js';
@@ -34,5 +37,24 @@ describe('systems of an ISO', () => {
       { sc: core!, imageBytes: 1, dataBytes: 1 },
     ]);
     expect(m.systems.map((s) => s.manifest)).toEqual(['kiln/manifests/1-debian-12-full.json', undefined]);
+  });
+});
+
+describe('--system-config on an ISO config, through the CLI', () => {
+  it.each([['build'], ['iso']])('kiln %s: an unknown name stops before any work, naming the ones there are', async (verb) => {
+    const out = mkdtempSync(join(tmpdir(), 'kiln-sysconf-'));
+    let err = '';
+    const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+    try {
+      const code = await main([verb, join(REPO, 'imageconfigs/full-attended.json'), '--system-config', 'Debian 13', '--out', out]);
+      expect(code).not.toBe(0);
+      expect(err).toContain('--system-config Debian 13');
+      expect(err).toContain('it has: Debian 12 Full, Debian 12 Core');
+      expect(existsSync(join(out, 'images'))).toBe(false);
+    } finally {
+      e.mockRestore();
+      process.exitCode = undefined;
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
