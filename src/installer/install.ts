@@ -1,7 +1,9 @@
 /**
- * Applies one pre-built raw image to a real disk: write it (holes skipped), give the disk fresh
- * identifiers, grow the last partition, then fix up the installed root (identifiers in fstab and
- * grub.cfg, host name, the attended user). Every command goes through core/exec; every mount is
+ * Applies one pre-built raw image to a real disk: write it (holes skipped), give the disk, its
+ * partitions and its file systems fresh identifiers, grow the last partition and its file system
+ * (ext: resize2fs; xfs: xfs_growfs once mounted), then fix up the installed root (identifiers in
+ * fstab, grub.cfg and grub's EFI image, host name, the attended user). Both installers (terminal
+ * and graphical) call install(). Every command goes through core/exec; every mount is
  * held by a Scope so a failure leaves nothing mounted.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
