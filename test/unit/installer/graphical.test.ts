@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { calamaresFiles, GS_DISK, GS_SYSTEM } from '../../../src/installer/calamares.js';
+import { calamaresFiles, GS_DISK, GS_SYSTEM, RECOMMENDED_RAM_GIB, welcomeRequirements } from '../../../src/installer/calamares.js';
 import type { DiskInfo } from '../../../src/installer/disks.js';
 import type { InstallManifest, InstallSystem } from '../../../src/installer/manifest.js';
 import { parseScriptedInput, scriptedAnswers } from '../../../src/installer/scripted.js';
@@ -72,5 +72,32 @@ describe('graphical installer: Calamares configuration', () => {
     const files = calamaresFiles(one, disks, '/dev/sr0');
     expect(parse(files['settings.conf']!).sequence[0].show).toEqual(['welcome', 'packagechooser@kilndisk', 'users', 'summary']);
     expect(files['modules/packagechooser-kilnsystem.conf']).toBeUndefined();
+  });
+
+  it('welcome checks what an install needs: a disk the smallest image fits on (required), memory (recommended); no internet, power or root', () => {
+    const welcome = parse(calamaresFiles(two, disks, '/dev/sr0')['modules/welcome.conf']!);
+    const req = welcome.requirements;
+    expect(req.check).toEqual(['storage', 'ram']);
+    expect(req.required).toEqual(['storage']);
+    for (const unwanted of ['internet', 'power', 'root']) expect([...req.check, ...req.required]).not.toContain(unwanted);
+    expect(req.internetCheckUrl).toBeUndefined();
+    expect(req.requiredRam).toBe(RECOMMENDED_RAM_GIB);
+    // Calamares passes a disk strictly larger than trunc(requiredStorage * 2^30) bytes: exactly the
+    // disks of at least the smallest image (Core, 1 GiB), Kiln's own rule
+    const threshold = Math.trunc(req.requiredStorage * GiB);
+    expect(threshold + 1).toBe(GiB);
+    expect(welcome.showSupportUrl).toBe(false);
+  });
+
+  it('welcome\'s numbers are ones Calamares 3.2 reads as numbers (an integer or a plain decimal, never an exponent), for any image size', () => {
+    const calamaresNumber = /^[-+]?\d+$|^[-+]?\d*\.?\d+$/; // its YAML reader: LongLong, else Double, else a string
+    for (const bytes of [1, 512, 1024 ** 2, 2049 * 1024 ** 2, 2 * GiB, 64 * GiB + 4096, 3 * 1024 ** 4]) {
+      const r = welcomeRequirements(bytes);
+      for (const v of [r.requiredStorage, r.requiredRam]) expect(JSON.stringify(v)).toMatch(calamaresNumber);
+      // a disk of exactly the image's size passes, one byte less does not
+      const threshold = Math.trunc(r.requiredStorage * GiB);
+      expect(bytes > threshold).toBe(true);
+      if (bytes >= 1024) expect(bytes - 1 > threshold).toBe(false);
+    }
   });
 });
