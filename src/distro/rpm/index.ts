@@ -6,7 +6,7 @@
  * with its own .rpmmacros fixes that and carries DisableRpmDocs / OverrideRpmLocales as rpm
  * macros). Downloaded packages stay in the shared cache (locked while the transaction runs).
  */
-import { readdir } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +50,8 @@ export class RpmBackend extends BackendBase implements DistroBackend {
       imageMacros: imageMacros(req.sc),
       tool: await toolVersion(tool),
       rpm: await toolVersion('rpm'),
-      conf: tool === 'tdnf' ? tdnfConf('CACHE', 'REPOS') : dnfConf('CACHE', 'REPOS', 'WORK'),
-      args: tool === 'tdnf' ? tdnfArgs(placeholder, 'CONF', 'REPOS', this.release, packages) : dnfArgs(placeholder, 'CONF', 'REPOS', 'EMPTY', this.release, packages),
+      conf: tool === 'tdnf' ? tdnfConf('CACHE', 'REPOS') : dnfConf('CACHE', 'REPOS'),
+      args: tool === 'tdnf' ? tdnfArgs(placeholder, 'CONF', 'REPOS', this.release, packages) : dnfArgs(placeholder, 'CONF', 'REPOS', 'WORK', this.release, packages),
     };
   }
 
@@ -68,23 +68,25 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     const work = join(req.scratchDir, 'rpm');
     const home = join(work, 'home');
     const reposDir = join(work, 'repos.d');
-    const emptyDir = join(work, 'empty');
-    for (const d of [home, reposDir, emptyDir, join(work, 'log'), join(work, 'persist')]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [home, reposDir, ...Object.values(dnfHostDirs(work))]) mkdirSync(d, { recursive: true, mode: 0o700 });
     writeFileSync(join(home, '.rpmmacros'), hostMacros(req.sc));
     for (const r of repos) {
       const local = r.baseurl.startsWith('file:') ? { metadataExpire: '0' } : {};
       // root-only: the build's copy is the only one with the repository's credentials
       writeFileSync(join(reposDir, `${r.id}.repo`), renderRepoFile(r, { ...local, credentials: true }), { mode: 0o600 });
     }
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
+    // a reproducible build's SOURCE_DATE_EPOCH (set for every host tool): rpm >= 4.18 then records it
+    // as each package's install time and transaction id instead of the clock
+    const epoch = process.env.SOURCE_DATE_EPOCH;
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', ...(epoch ? { SOURCE_DATE_EPOCH: epoch } : {}) };
     await run('rpm', ['--root', req.root, '--dbpath', RPM_DBPATH, '--initdb'], { env });
     // settings for packages installed later, in the image (they are the image's own, like upstream's)
     for (const [path, text] of Object.entries(imageMacros(req.sc))) await writeInRoot(req.root, path, text, { mode: 0o644 });
 
     const tool = (await which('tdnf')) ? 'tdnf' : 'dnf';
     const conf = join(work, `${tool}.conf`);
-    writeFileSync(conf, tool === 'tdnf' ? tdnfConf(req.cacheDir, reposDir) : dnfConf(req.cacheDir, reposDir, work));
-    const args = tool === 'tdnf' ? tdnfArgs(req, conf, reposDir, this.release, packages) : dnfArgs(req, conf, reposDir, emptyDir, this.release, packages);
+    writeFileSync(conf, tool === 'tdnf' ? tdnfConf(req.cacheDir, reposDir) : dnfConf(req.cacheDir, reposDir));
+    const args = tool === 'tdnf' ? tdnfArgs(req, conf, reposDir, this.release, packages) : dnfArgs(req, conf, reposDir, work, this.release, packages);
 
     info(`installing ${packages.length} packages and their dependencies with ${tool} from ${describeRepos(repos)}`);
     const progress = new RpmProgress();
@@ -107,6 +109,7 @@ export class RpmBackend extends BackendBase implements DistroBackend {
     } finally {
       endProgress();
       await unlock();
+      if (tool === 'dnf') await moveOutOfRoot(req.root, DNF_LOG_IN_ROOT, join(work, 'log'));
     }
     await this.installRepoFiles(req.root, repos);
   }
@@ -178,12 +181,13 @@ export class RpmBackend extends BackendBase implements DistroBackend {
    * dracut for every installed kernel, not host-only (the build host is not the machine that
    * boots). --nostrip: the distribution's binaries and modules are stripped already, and stripping
    * them again was 90% of dracut's CPU time (45 s → 5.5 s user on core-efi); zstd: several times
-   * faster than gzip to make and to unpack.
+   * faster than gzip to make and to unpack. --reproducible: a sorted archive whose times are
+   * SOURCE_DATE_EPOCH's when a reproducible build sets it.
    */
   async updateInitramfs(root: string, chroot: ChrootFn): Promise<void> {
     if (!['usr/bin/dracut', 'usr/sbin/dracut'].some((p) => existsSync(join(root, p)))) return;
     for (const k of await this.kernels(root)) {
-      await chroot(['dracut', '--force', '--no-hostonly', '--nostrip', '--compress=zstd -3 -T0', `/boot/${this.decl.initramfs.fileName(k)}`, k]);
+      await chroot(['dracut', '--force', '--no-hostonly', '--nostrip', '--reproducible', '--compress=zstd -3 -T0', `/boot/${this.decl.initramfs.fileName(k)}`, k]);
     }
   }
 
@@ -254,7 +258,23 @@ export function rpmSandbox(root: string, work: string, cacheDir: string, repos: 
   };
 }
 
-function dnfConf(cacheDir: string, reposDir: string, work: string): string {
+/**
+ * dnf writes its logs below --installroot whatever logdir says (it sets logging up after joining
+ * the root to the configured path, before command-line settings apply), so they go to a directory
+ * of their own in the root that the build moves out after the install: no build path, log or
+ * clock time of the install stays in the image.
+ */
+const DNF_LOG_IN_ROOT = '/.kiln-dnf-log';
+
+async function moveOutOfRoot(root: string, inRoot: string, to: string): Promise<void> {
+  const from = join(root, inRoot);
+  if (!existsSync(from)) return;
+  mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (const f of await readdir(from, { withFileTypes: true })) if (f.isFile()) await copyFile(join(from, f.name), join(to, f.name));
+  await removeInRoot(root, inRoot, { recursive: true });
+}
+
+function dnfConf(cacheDir: string, reposDir: string): string {
   return [
     '[main]',
     'gpgcheck=1',
@@ -265,13 +285,22 @@ function dnfConf(cacheDir: string, reposDir: string, work: string): string {
     'keepcache=True',
     `cachedir=${cacheDir}`,
     `reposdir=${reposDir}`,
-    `logdir=${join(work, 'log')}`,
-    `persistdir=${join(work, 'persist')}`,
+    `logdir=${DNF_LOG_IN_ROOT}`,
     '',
   ].join('\n');
 }
 
-export function dnfArgs(req: InstallRequest, conf: string, reposDir: string, emptyDir: string, release: string, packages: string[]): string[] {
+/** dnf's own state, kept in the build's work directory: no variable files, its history. */
+function dnfHostDirs(work: string): { varsdir: string; persistdir: string } {
+  return { varsdir: join(work, 'empty'), persistdir: join(work, 'persist') };
+}
+
+/**
+ * Paths given on dnf's command line are the host's; the same settings in its configuration file
+ * are taken inside --installroot (dnf(8)), which put the build directory's path and a history
+ * database with the build's clock into the image.
+ */
+export function dnfArgs(req: InstallRequest, conf: string, reposDir: string, work: string, release: string, packages: string[]): string[] {
   return [
     '-y',
     `--installroot=${req.root}`,
@@ -279,7 +308,7 @@ export function dnfArgs(req: InstallRequest, conf: string, reposDir: string, emp
     `--config=${conf}`,
     `--setopt=reposdir=${reposDir}`,
     `--setopt=cachedir=${req.cacheDir}`,
-    `--setopt=varsdir=${emptyDir}`,
+    ...Object.entries(dnfHostDirs(work)).map(([k, v]) => `--setopt=${k}=${v}`),
     '--noplugins',
     ...(excludeDocs(req.sc) ? ['--setopt=tsflags=nodocs'] : []),
     'install',

@@ -74,9 +74,11 @@ describe('RPM repositories', () => {
 
 describe('dnf and tdnf command lines', () => {
   const req = { root: '/w/root', sc: { Name: 's', DisableRpmDocs: true }, packages: [], boot: 'none', repos: [], cacheDir: '/c', scratchDir: '/w' } as InstallRequest;
-  it('dnf reads no repo file, variable or plugin of the host or the image', () => {
-    const a = dnfArgs(req, '/w/rpm/dnf.conf', '/w/rpm/repos.d', '/w/rpm/empty', '3.0', ['a', 'b']);
+  it('dnf reads no repo file, variable or plugin of the host or the image, and writes its logs and history outside the image', () => {
+    const a = dnfArgs(req, '/w/rpm/dnf.conf', '/w/rpm/repos.d', '/w/rpm', '3.0', ['a', 'b']);
     expect(a).toEqual(expect.arrayContaining(['--installroot=/w/root', '--releasever=3.0', '--config=/w/rpm/dnf.conf', '--setopt=reposdir=/w/rpm/repos.d', '--setopt=cachedir=/c', '--setopt=varsdir=/w/rpm/empty', '--noplugins', '--setopt=tsflags=nodocs']));
+    // on the command line, not in dnf.conf: there dnf would take it inside the installroot
+    expect(a).toContain('--setopt=persistdir=/w/rpm/persist');
     expect(a.slice(-3)).toEqual(['install', 'a', 'b']);
     expect(tdnfArgs(req, '/w/rpm/tdnf.conf', '/w/rpm/repos.d', '3.0', ['a'])).toEqual(['install', '-y', '--installroot=/w/root', '--releasever=3.0', '--config=/w/rpm/tdnf.conf', '--setopt=reposdir=/w/rpm/repos.d', '--nodocs', 'a']);
   });
