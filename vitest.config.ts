@@ -15,8 +15,15 @@ import { defineConfig } from 'vitest/config';
  * - trusted-boot-full: the ISO install of an encrypted root, verity and Secure Boot refusals (flipped
  *   byte, unsigned and foreign-key UKIs), the UKI booted directly, Azure Linux's encrypted root
  *   (trusted-boot.test.ts boots one LUKS + shim and one verity + signed UKI image in CI).
+ * - gui-installer: the graphical installer (a live desktop and Calamares under TCG); the engine it
+ *   drives is proven by iso.test.ts.
  */
-const FULL_ONLY = ['test/e2e/azl-test-repo.test.ts', 'test/e2e/cache-full.test.ts', 'test/e2e/trusted-boot-full.test.ts'];
+const FULL_ONLY = [
+  'test/e2e/azl-test-repo.test.ts',
+  'test/e2e/cache-full.test.ts',
+  'test/e2e/trusted-boot-full.test.ts',
+  'test/e2e/gui-installer.test.ts',
+];
 const full = process.env.KILN_E2E_TIER === 'full';
 
 // Two tiers: `unit` (pure code and small real tools, seconds) and `e2e` (builds and boots real images).

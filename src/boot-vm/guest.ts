@@ -53,6 +53,7 @@ export class Guest {
     const files = {
       serial: { kind: 'socket' as const, socket: socketPath, log: serialLog },
       monitor: join(dir, 'monitor.sock'),
+      qmp: join(dir, 'qmp.sock'),
       pidFile: join(dir, 'qemu.pid'),
       ...(vars ? { vars: join(dir, 'OVMF_VARS.fd') } : {}),
     };
@@ -69,6 +70,11 @@ export class Guest {
       throw new Error(`qemu did not start for ${name}${r ? `: exit ${r.code}\n${r.stderrTail}` : ''}`);
     }
     return new Guest(name, serialLog, dir, socket, qemu);
+  }
+
+  /** qemu's QMP socket (screendump and send-key for a guest booted with `display`). */
+  get qmpSocket(): string {
+    return join(this.dir, 'qmp.sock');
   }
 
   /** Everything the guest printed so far. */
@@ -164,7 +170,7 @@ export class Guest {
       }
     }
     this.socket.destroy();
-    for (const f of ['serial.sock', 'monitor.sock', 'OVMF_VARS.fd']) rmSync(join(this.dir, f), { force: true });
+    for (const f of ['serial.sock', 'monitor.sock', 'qmp.sock', 'OVMF_VARS.fd']) rmSync(join(this.dir, f), { force: true });
   }
 
   /** The last `lines` lines of the console, for error messages. */

@@ -35,6 +35,11 @@ export interface VmOptions {
   sshPort?: number;
   /** Stop instead of rebooting (tests, --check, installers). Default true. */
   noReboot?: boolean;
+  /**
+   * A VGA card (1024x768) the guest draws on, for graphical guests; qemu still opens no window:
+   * the screen is read over QMP (screendump) and keys are typed there (send-key). Default: none.
+   */
+  display?: boolean;
   extraArgs?: string[];
 }
 
@@ -45,6 +50,8 @@ export interface VmFiles {
   serial: SerialWiring;
   /** qemu's monitor socket (unused with stdio serial, where the monitor is multiplexed: Ctrl-A c). */
   monitor?: string;
+  /** A QMP socket (machine-readable monitor: screendump, send-key). */
+  qmp?: string;
   pidFile?: string;
   /** A writable copy of the UEFI variable store. */
   vars?: string;
@@ -83,7 +90,8 @@ export function qemuArgs(opts: VmOptions, files: VmFiles): string[] {
     '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-smp', String(opts.cpus ?? 1),
     '-m', String(opts.memoryMiB ?? 1024),
-    '-nodefaults', '-display', 'none', '-vga', 'none',
+    '-nodefaults', '-display', 'none',
+    ...(opts.display ? ['-device', 'VGA,xres=1024,yres=768'] : ['-vga', 'none']),
   );
   if (files.serial.kind === 'socket') {
     args.push('-chardev', `socket,id=ser0,path=${q(files.serial.socket)},server=on,wait=on,logfile=${q(files.serial.log)},logappend=off`, '-serial', 'chardev:ser0');
@@ -92,6 +100,7 @@ export function qemuArgs(opts: VmOptions, files: VmFiles): string[] {
     args.push('-chardev', 'stdio,id=ser0,mux=on,signal=off', '-serial', 'chardev:ser0', '-mon', 'chardev=ser0,mode=readline');
   }
   if (files.monitor) args.push('-monitor', `unix:${q(files.monitor)},server=on,wait=off`);
+  if (files.qmp) args.push('-qmp', `unix:${q(files.qmp)},server=on,wait=off`);
   if (files.pidFile) args.push('-pidfile', files.pidFile);
   if (opts.noReboot ?? true) args.push('-no-reboot');
   if (opts.firmware === 'uefi') {

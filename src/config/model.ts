@@ -25,6 +25,8 @@ export interface Artifact {
   Type?: string;
   /** gz, xz, zst, tar.gz, tar.xz, tar.zst */
   Compression?: string;
+  /** Kiln extension, "iso" artifacts only: the installer the ISO starts (default terminal). */
+  Installer?: 'terminal' | 'graphical';
 }
 
 export interface TargetDisk {

@@ -19,6 +19,9 @@ import type * as M from './model.js';
 import { DISTRO_NAMES } from '../distro/catalog/index.js';
 import { ARTIFACT_COMPRESSIONS, ARTIFACT_TYPES } from '../roast/registry.js';
 
+/** The installers an ISO can start (Artifacts[].Installer of an "iso" artifact). */
+export const ISO_INSTALLERS = ['terminal', 'graphical'] as const;
+
 /** Values upstream's parser accepts where Kiln's constraint is stricter: 'any', or the upstream list (an enum). */
 export type UpstreamAccepts = 'any' | readonly unknown[];
 /** Schema nodes carrying a Kiln-only constraint (see the header). */
@@ -82,6 +85,12 @@ const Artifact = Obj(
     Name: Str('Output file name without extension: no "/", not starting with ".".', { minLength: 1, pattern: '^[^/.\\u0000][^/\\u0000]*$' }),
     Type: kiln(Opt(Type.String({ enum: [...ARTIFACT_TYPES], description: 'Output format (what Kiln makes; see `kiln roast --list`). Absent: raw for a disk, a rootfs tarball (Compression) otherwise.' }))),
     Compression: kiln(Opt(Type.String({ enum: [...ARTIFACT_COMPRESSIONS], description: 'Compression of the artifact; tar.* makes a rootfs tarball.' }))),
+    Installer: Opt(
+      Enum(
+        ISO_INSTALLERS,
+        'Kiln extension, "iso" artifacts only: the installer the ISO starts. "terminal" (default): questions on the console and serial line. "graphical": a small live desktop that starts straight into Calamares (the terminal installer stays on the second console). See docs/iso.md.',
+      ),
+    ),
   },
   { description: 'An output image: name, format and optional compression.' },
 );

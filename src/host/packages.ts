@@ -86,6 +86,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   mkosi: 'mkosi',
   'systemd-nspawn': 'systemd-container',
   bc: 'bc',
+  // the graphical installer's e2e test reads each page's title from a QMP screendump
+  tesseract: 'tesseract-ocr',
   objcopy: 'binutils',
   // bench/faults.sh: a network namespace without a route, a local repository, a full filesystem
   ip: 'iproute2',
@@ -110,7 +112,7 @@ export const ALL_PACKAGES: readonly string[] = [
     'qemu-utils', 'qemu-system-x86', 'ovmf', 'seabios', 'xorriso', 'squashfs-tools', 'erofs-utils', 'cpio', 'zstd',
     'xz-utils', 'pigz', 'rdiff', 'mtools', 'dosfstools', 'fdisk', 'xfsprogs', 'e2fsprogs', 'mmdebstrap', 'expect',
     'time', 'rpm', 'createrepo-c', 'dnf', 'mkosi', 'systemd-container', 'debootstrap', 'bc', 'binutils',
-    'attr', 'bubblewrap', 'cryptsetup-bin', 'sbsigntool',
+    'attr', 'bubblewrap', 'cryptsetup-bin', 'sbsigntool', 'tesseract-ocr',
   ]),
 ].sort();
 

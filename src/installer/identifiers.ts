@@ -72,13 +72,22 @@ export function rewriteIdentifiers(text: string, map: IdentifierMap): { text: st
     const re = new RegExp(`(?<![0-9A-Fa-f-])${escapeRegExp(oldId)}(?![0-9A-Fa-f])`, 'gi');
     out = out.replace(re, (match) => {
       replaced++;
-      return match === match.toLowerCase() ? newId.toLowerCase() : newId.toUpperCase();
+      return inCaseOf(match, newId);
     });
   }
   return { text: out, replaced };
 }
 
-function escapeRegExp(s: string): string {
+/**
+ * `newId` in the case style of `match`. A match with no letters says nothing: a FAT serial
+ * (XXXX-XXXX) is upper case wherever Linux shows it, a GUID lower case.
+ */
+export function inCaseOf(match: string, newId: string): string {
+  if (match.toLowerCase() === match.toUpperCase()) return /^[0-9]{4}-[0-9]{4}$/.test(match) ? newId.toUpperCase() : newId.toLowerCase();
+  return match === match.toLowerCase() ? newId.toLowerCase() : newId.toUpperCase();
+}
+
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

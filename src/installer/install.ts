@@ -1,14 +1,19 @@
 /**
- * Applies one pre-built raw image to a real disk: write it (holes skipped), give the disk fresh
- * identifiers, grow the last partition, then fix up the installed root (identifiers in fstab and
- * grub.cfg, host name, the attended user). Every command goes through core/exec; every mount is
- * held by a Scope so a failure leaves nothing mounted.
+ * Applies one pre-built raw image to a real disk: write it (holes skipped), give the disk, its
+ * partitions and its file systems fresh identifiers, grow the last partition and its file system
+ * (ext: resize2fs; xfs: xfs_growfs once mounted), then fix up the installed root (identifiers in
+ * fstab, grub.cfg and grub's EFI image, host name, the attended user). A sealed root (encrypted or
+ * verity) is installed as built: its partition is never opened, checked or renamed, and the
+ * file-system UUIDs its own fstab names are kept (an encrypted last partition still grows; its
+ * file system grows at first boot). Both installers (terminal and graphical) call install(). Every
+ * command goes through core/exec; every mount is held by a Scope so a failure leaves nothing mounted.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { output, run } from '../core/exec.js';
 import { getLogFile, logToFile } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
+import { freshFsUuid, isRenewable, parseBlkidExport, rewriteBinaryIdentifiers, setUuidCommand } from './filesystems.js';
 import { freshIds, identifierMap, parseSfdiskJson, rewriteIdentifiers, type TableIds } from './identifiers.js';
 import type { InstallSystem } from './manifest.js';
 
@@ -25,21 +30,31 @@ export type Progress = (message: string) => void;
 export const TARGET_ROOT = '/run/kiln-target';
 
 export async function install(scope: Scope, mediaRoot: string, a: InstallAnswers, say: Progress): Promise<void> {
-  const steps = 5;
+  const steps = 6;
   say(`[1/${steps}] writing ${a.system.name} to ${a.target}`);
   await writeImage(join(mediaRoot, a.system.image), a.target, a.system.dataBytes, say);
 
   say(`[2/${steps}] giving ${a.target} new disk and partition identifiers`);
   const ids = await renewIdentifiers(a.target);
+  const map = identifierMap(ids.old, ids.fresh);
 
+  const renew = fsUuidRenewal(a.system, [...ids.fresh.partUuids.keys()]);
+  if (renew.partitions.length) {
+    say(`[3/${steps}] giving its file systems new identifiers`);
+    for (const [oldUuid, newUuid] of await renewFilesystemUuids(a.target, renew.partitions)) map.set(oldUuid, newUuid);
+  } else say(`[3/${steps}] file-system identifiers kept as built (${renew.why ?? 'no partitions'})`);
+  if (renew.partitions.length && renew.why) logToFile(renew.why);
+
+  let growXfs: number | undefined;
   if (a.system.growLastPartition) {
-    say(`[3/${steps}] growing the last partition to the end of the disk`);
-    await growLastPartition(a.target, a.system);
-  } else say(`[3/${steps}] partition sizes kept as built (the last partition does not grow)`);
+    say(`[4/${steps}] growing the last partition to the end of the disk`);
+    growXfs = await growLastPartition(a.target, a.system);
+  } else say(`[4/${steps}] partition sizes kept as built (the last partition does not grow)`);
 
-  say(`[4/${steps}] configuring the installed system`);
+  say(`[5/${steps}] configuring the installed system`);
   const root = await mountTarget(scope, a.target, a.system);
-  const changed = rewriteFiles(root, identifierMap(ids.old, ids.fresh));
+  if (growXfs !== undefined) await growXfsFilesystem(scope, a.target, a.system, growXfs);
+  const changed = rewriteFiles(root, map);
   logToFile(`identifiers rewritten in: ${changed.join(', ') || '(no file named them)'}`);
   if (a.system.sealedRoot) {
     // the root is encrypted (no passphrase here) or verity (one changed byte and it no longer
@@ -52,7 +67,7 @@ export async function install(scope: Scope, mediaRoot: string, a: InstallAnswers
     keepLog(root);
   }
 
-  say(`[5/${steps}] flushing and unmounting`);
+  say(`[6/${steps}] flushing and unmounting`);
   await run('sync', []);
 }
 
@@ -110,7 +125,65 @@ async function renewIdentifiers(target: string): Promise<{ old: TableIds; fresh:
   return { old, fresh };
 }
 
-async function growLastPartition(target: string, sys: InstallSystem): Promise<void> {
+/**
+ * Which partitions' file systems get a new UUID (pure). Never a sealed one (LUKS: the installer
+ * has no passphrase; verity: e2fsck or tune2fs would change bytes the hash tree covers). Beside a
+ * sealed root none at all: the root's own fstab names the other partitions by file-system UUID
+ * (the imager chooses UUIDs there because they survive the install) and the installer cannot
+ * rewrite it, so a renewed ESP or /boot would no longer be found at boot.
+ */
+export function fsUuidRenewal(sys: InstallSystem, partitions: readonly number[]): { partitions: number[]; why?: string } {
+  if (sys.sealedRoot) return { partitions: [], why: `the root is sealed (${sys.sealedRoot}) and its fstab names the file systems by UUID` };
+  const sealed = new Set(sys.mounts.filter((m) => m.sealed).map((m) => m.partition));
+  const kept = partitions.filter((n) => sealed.has(n));
+  return {
+    partitions: partitions.filter((n) => !sealed.has(n)).sort((x, y) => x - y),
+    ...(kept.length ? { why: `sealed partition(s) ${kept.join(', ')} keep their identifiers` } : {}),
+  };
+}
+
+/**
+ * The file systems of the given partitions get a new UUID (unmounted, before anything is grown). Returns
+ * old UUID → new UUID for the files that name them. Types whose UUID cannot be changed in place
+ * (LUKS, a partition with no file system) are logged and kept.
+ */
+async function renewFilesystemUuids(target: string, partitions: number[]): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  for (const n of partitions) {
+    const part = partitionDevice(target, n);
+    const probe = await run('blkid', ['-p', '-o', 'export', part], { allowFailure: true });
+    const { TYPE: type, UUID: oldUuid } = parseBlkidExport(probe.stdout);
+    if (!type || !oldUuid) {
+      logToFile(`${part}: no file system identifier to renew`);
+      continue;
+    }
+    if (!isRenewable(type)) {
+      logToFile(`${part}: ${type} keeps its UUID ${oldUuid} (not renewed for this type)`);
+      continue;
+    }
+    if (type.startsWith('ext')) await fsckExt(part);
+    const fresh = freshFsUuid(type);
+    const { cmd, args } = setUuidCommand(type, part, fresh);
+    await run(cmd, args);
+    const now = parseBlkidExport((await run('blkid', ['-p', '-o', 'export', part])).stdout).UUID;
+    if (now?.toLowerCase() !== fresh.toLowerCase()) throw new Error(`${cmd} did not give ${part} the UUID ${fresh} (blkid shows ${now ?? 'none'})`);
+    logToFile(`${part}: ${type} UUID ${oldUuid} → ${fresh}`);
+    map.set(oldUuid, fresh);
+  }
+  return map;
+}
+
+async function fsckExt(part: string): Promise<void> {
+  const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
+  if (fsck.code > 1) throw new Error(`e2fsck found errors on ${part} it could not fix (exit ${fsck.code})`);
+}
+
+/**
+ * Grows the last partition and an ext file system on it; returns the partition number when its
+ * file system is xfs (grown once mounted). An encrypted last partition grows in whole LUKS
+ * sectors and is not opened: the installed system grows its file system (x-systemd.growfs).
+ */
+async function growLastPartition(target: string, sys: InstallSystem): Promise<number | undefined> {
   const table = parseSfdiskJson(await output('sfdisk', ['--json', target]));
   const last = Math.max(...table.partUuids.keys());
   const mount = sys.mounts.find((m) => m.partition === last);
@@ -121,17 +194,38 @@ async function growLastPartition(target: string, sys: InstallSystem): Promise<vo
     await run('sfdisk', ['--no-reread', '-N', String(last), target], { input: `, ${size}\n` });
     await rereadPartitions(target);
     logToFile(`partition ${last} (encrypted) grown to ${size} sectors; its filesystem grows at first boot`);
-    return;
+    return undefined;
+  }
+  if (mount?.sealed) {
+    // verity: the hash tree fixes the size (the manifest never asks to grow it; kept as a guard)
+    logToFile(`partition ${last} (${mount.sealed}) keeps its size`);
+    return undefined;
   }
   await run('sfdisk', ['--no-reread', '-N', String(last), target], { input: ', +\n' });
   await rereadPartitions(target);
-  const fsType = mount?.fsType;
   const part = partitionDevice(target, last);
+  const fsType = parseBlkidExport((await run('blkid', ['-p', '-o', 'export', part], { allowFailure: true })).stdout).TYPE;
   if (fsType?.startsWith('ext')) {
-    const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
-    if (fsck.code > 1) throw new Error(`e2fsck found errors on ${part} it could not fix (exit ${fsck.code})`);
+    await fsckExt(part);
     await run('resize2fs', [part]);
-  } else logToFile(`partition ${last} grown; its ${fsType ?? 'unmounted'} filesystem keeps its size`);
+  } else if (fsType === 'xfs') return last;
+  else logToFile(`partition ${last} grown; its ${fsType ?? 'unformatted'} content keeps its size`);
+  return undefined;
+}
+
+/** xfs grows only while mounted: at its mount point of the installed system, else mounted for the purpose. */
+async function growXfsFilesystem(scope: Scope, target: string, sys: InstallSystem, partition: number): Promise<void> {
+  const mounted = sys.mounts.find((m) => m.partition === partition);
+  if (mounted) {
+    await run('xfs_growfs', [join(TARGET_ROOT, mounted.mountPoint)]);
+    return;
+  }
+  const where = '/run/kiln-grow';
+  mkdirSync(where, { recursive: true });
+  await run('mount', ['-t', 'xfs', partitionDevice(target, partition), where]);
+  const release = scope.add(`mount ${where}`, () => run('umount', [where]).then(() => undefined), { kind: 'mount', path: where });
+  await run('xfs_growfs', [where]);
+  await release();
 }
 
 /** Sectors from partition `n`'s start to the last usable sector of a GPT disk, rounded down to a multiple of `multiple`. */
@@ -167,18 +261,32 @@ async function mountTarget(scope: Scope, target: string, sys: InstallSystem): Pr
 /** Text files of the installed system that may name the disk's identifiers. */
 export function candidateFiles(root: string): string[] {
   const files = ['etc/fstab', 'etc/default/grub', 'etc/kernel/cmdline', 'etc/crypttab'].map((f) => join(root, f));
+  walkBoot(root, (dir, name) => name === 'grub.cfg' || (dir.endsWith('entries') && name.endsWith('.conf')), files);
+  const grubD = join(root, 'etc/default/grub.d');
+  if (existsSync(grubD)) for (const f of readdirSync(grubD)) files.push(join(grubD, f));
+  return files.filter((f) => existsSync(f) && statSync(f).isFile());
+}
+
+/**
+ * EFI binaries under /boot (the ESP): grub's EFI image made by Kiln carries its first
+ * configuration inside, and that names /boot's file system by UUID.
+ */
+export function candidateBinaries(root: string): string[] {
+  const files: string[] = [];
+  walkBoot(root, (_dir, name) => /\.efi$/i.test(name), files);
+  return files;
+}
+
+function walkBoot(root: string, wanted: (dir: string, name: string) => boolean, into: string[]): void {
   const walk = (dir: string, depth: number) => {
     if (depth > 4 || !existsSync(dir)) return;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p, depth + 1);
-      else if (e.isFile() && (e.name === 'grub.cfg' || (dir.endsWith('entries') && e.name.endsWith('.conf')))) files.push(p);
+      else if (e.isFile() && wanted(dir, e.name)) into.push(p);
     }
   };
   walk(join(root, 'boot'), 0);
-  const grubD = join(root, 'etc/default/grub.d');
-  if (existsSync(grubD)) for (const f of readdirSync(grubD)) files.push(join(grubD, f));
-  return files.filter((f) => existsSync(f) && statSync(f).isFile());
 }
 
 function rewriteFiles(root: string, map: Map<string, string>): string[] {
@@ -189,6 +297,13 @@ function rewriteFiles(root: string, map: Map<string, string>): string[] {
     if (replaced) {
       writeFileSync(file, text);
       changed.push(`${file.slice(root.length)} (${replaced})`);
+    }
+  }
+  for (const file of candidateBinaries(root)) {
+    const patched = rewriteBinaryIdentifiers(readFileSync(file), map);
+    if (patched) {
+      writeFileSync(file, patched.data);
+      changed.push(`${file.slice(root.length)} (${patched.replaced}, binary)`);
     }
   }
   return changed;

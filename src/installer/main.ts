@@ -12,15 +12,24 @@ import { install } from './install.js';
 import { isUnattended, MANIFEST_PATH, type InstallManifest } from './manifest.js';
 import { attendedAnswers, InstallError, unattendedAnswers } from './session.js';
 import { Terminal } from './terminal.js';
+import { installFromStdin, writeCalamaresConfig } from './graphical.js';
 
 export const INSTALL_LOG = '/run/kiln-install.log';
 
 async function main(): Promise<number> {
-  const [mediaRoot = '/run/kiln-media', mediumDevice] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const flags = args.filter((a) => a.startsWith('--'));
+  const [mediaRoot = '/run/kiln-media', mediumDevice] = args.filter((a) => !a.startsWith('--'));
   setLogFile(INSTALL_LOG);
   setQuiet(true);
   const cmdline = readCmdline();
   const manifest = JSON.parse(readFileSync(join(mediaRoot, MANIFEST_PATH), 'utf8')) as InstallManifest;
+  const calamaresDir = flags.find((f) => f.startsWith('--calamares-config='))?.slice('--calamares-config='.length);
+  if (calamaresDir) {
+    writeCalamaresConfig(calamaresDir, manifest, mediumDevice);
+    return 0;
+  }
+  if (flags.includes('--answers-stdin')) return graphicalInstall(mediaRoot, manifest, mediumDevice);
   const unattended = isUnattended(manifest) && !cmdline.has('kiln.attended');
   const t = new Terminal();
   const say = (m: string) => t.say(m);
@@ -48,6 +57,21 @@ async function main(): Promise<number> {
         return 1;
       }
     }
+  }
+}
+
+/** The graphical installer's install step: answers on stdin, progress and the verdict on stdout. */
+async function graphicalInstall(mediaRoot: string, manifest: InstallManifest, mediumDevice?: string): Promise<number> {
+  const say = (m: string) => process.stdout.write(`${m}\n`);
+  try {
+    await installFromStdin(mediaRoot, manifest, say, mediumDevice);
+    say('KILN-INSTALL-DONE: the system is installed; remove the install medium.');
+    return 0;
+  } catch (e) {
+    say(`KILN-INSTALL-FAILED: ${e instanceof InstallError ? e.message : `install error: ${(e as Error).message}`}`);
+    for (const line of (e as { details?: string[] }).details ?? []) say(line);
+    say(`The full log is ${INSTALL_LOG}.`);
+    return 1;
   }
 }
 

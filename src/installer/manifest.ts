@@ -22,6 +22,8 @@ export interface InstallSystem {
   name: string;
   /** Path of the image (qcow2, zstd-compressed clusters), relative to the medium's root. */
   image: string;
+  /** Path of the imager's package manifest of this system (what was built from what), relative to the medium's root. */
+  manifest?: string;
   /** Uncompressed image size: the smallest disk it fits on. */
   imageBytes: number;
   /** Bytes that are not holes (what is really written; drives the progress figure). */

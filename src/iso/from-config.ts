@@ -3,10 +3,11 @@
  * SystemConfig with the imager (no artifacts), then make the ISO from them. The raw images are
  * temporary: only the ISO (and each build's manifest and log) remains.
  */
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build, type BuildOptions } from '../imager/index.js';
+import { chooseSystemConfig } from '../imager/plan.js';
 import type { LoadedConfig } from '../config/model.js';
 import { KilnError } from '../core/errors.js';
 import { emitEvent, setLogFile, stage } from '../core/log.js';
@@ -18,7 +19,7 @@ import { privateDir } from '../core/private.js';
 import { withScope } from '../core/scope.js';
 import { registerConfigSecrets } from '../imager/secrets.js';
 import { buildIso, isoFileName, type BuiltIso, type IsoImage } from './isomaker.js';
-import type { AfterInstall } from './layout.js';
+import { systemManifestName, type AfterInstall } from './layout.js';
 import { DEFAULT_CACHE_ROOT } from './installer-boot.js';
 
 export interface IsoFromConfigOptions {
@@ -34,9 +35,19 @@ export interface IsoFromConfigOptions {
   keepRaw?: boolean;
   /** Tree cache and reproducibility settings for the images' builds. */
   imageOptions?: Pick<BuildOptions, 'noCache' | 'treeCacheDir' | 'cacheMaxBytes' | 'reproducible' | 'seed'>;
+  /** `--system-config NAME`: an ISO carrying only that SystemConfig. */
+  systemConfig?: string;
 }
 
-export async function buildIsoFromConfig(loaded: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
+/** The config as the ISO sees it: every SystemConfig, or only the one `--system-config` names. */
+export function isoSelection(loaded: LoadedConfig, systemConfig?: string): LoadedConfig {
+  if (!systemConfig) return loaded;
+  const sc = chooseSystemConfig(loaded, systemConfig);
+  return { ...loaded, config: { ...loaded.config, SystemConfigs: [sc] } };
+}
+
+export async function buildIsoFromConfig(all: LoadedConfig, opts: IsoFromConfigOptions = {}): Promise<BuiltIso> {
+  const loaded = isoSelection(all, opts.systemConfig);
   const outRoot = resolve(opts.outDir ?? 'out');
   const imageDir = join(outRoot, 'images', loaded.name);
   registerConfigSecrets(loaded.config);
@@ -54,6 +65,7 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
   // like the imager's artifacts: a previous ISO of the same name goes now, so a failed or
   // interrupted build never leaves an ISO that looks like its result
   await rm(join(privateDir(imageDir), isoFileName(loaded)), { force: true });
+  for (const f of existsSync(imageDir) ? readdirSync(imageDir) : []) if (/^manifest(-.*)?\.json$/.test(f)) await rm(join(imageDir, f), { force: true });
   const payloadDir = join(imageDir, `.iso-payload-${process.pid}`);
   mkdirSync(payloadDir, { recursive: true, mode: 0o700 });
   // one scope around everything: SIGINT/SIGTERM between the steps still release, and the record
@@ -61,8 +73,8 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
   return await withScope(`iso payload ${loaded.name}`, async (payloadScope) => {
     payloadScope.add(`payload ${payloadDir}`, () => rmSync(payloadDir, { recursive: true, force: true }), { kind: 'path', path: payloadDir });
     const images: IsoImage[] = [];
-    // what the SBOMs of the ISO list: every SystemConfig's packages (each build's manifest.json is
-    // replaced by the next one's), and the ISO itself as the artifact
+    // what the SBOMs of the ISO list: every SystemConfig's packages (the union of the per-system
+    // manifests), and the ISO itself as the artifact
     let sbom: Omit<SbomInput, 'artifacts'> | undefined;
     for (const [i, sc] of loaded.config.SystemConfigs.entries()) {
       stage(`iso ${loaded.name}: building the image of SystemConfig "${sc.Name}" (${i + 1}/${loaded.config.SystemConfigs.length})`);
@@ -76,21 +88,24 @@ async function isoLocked(loaded: LoadedConfig, opts: IsoFromConfigOptions, outRo
         ...opts.imageOptions,
       });
       if (!r.raw) throw new KilnError(`${loaded.file}: SystemConfig "${sc.Name}" built no disk image; an ISO installs disk images (Disks[0].Partitions is required)`);
-      const manifest = JSON.parse(readFileSync(r.manifest, 'utf8')) as { kernel?: string; packages: InstalledPackage[] };
+      const installed = JSON.parse(readFileSync(r.manifest, 'utf8')) as { kernel?: string; packages: InstalledPackage[] };
       const decl = r.plan.backend.decl;
       sbom = {
         name: loaded.name,
         config: loaded.file,
         systemConfig: sbom ? `${sbom.systemConfig}, ${sc.Name}` : sc.Name,
         distro: { name: decl.name, family: decl.family, prettyName: decl.prettyName, release: r.plan.backend.release },
-        ...((sbom?.kernel ?? manifest.kernel) ? { kernel: (sbom?.kernel ?? manifest.kernel)! } : {}),
-        packages: unionPackages(sbom?.packages ?? [], manifest.packages),
+        ...((sbom?.kernel ?? installed.kernel) ? { kernel: (sbom?.kernel ?? installed.kernel)! } : {}),
+        packages: unionPackages(sbom?.packages ?? [], installed.packages),
         created: new Date(),
         toolVersion: kilnVersion(),
       };
       const raw = join(payloadDir, `${i + 1}.raw`);
       await rename(r.raw, raw);
-      images.push({ sc, raw });
+      // each build writes manifest.json: kept under the system's own name, or the next build replaces it
+      const manifest = join(imageDir, systemManifestName(sc, i));
+      await rename(r.manifest, manifest);
+      images.push({ sc, raw, manifest });
     }
     setLogFile(join(outRoot, 'logs', `${loaded.name}.iso.log`));
     const iso = await withScope(`iso ${loaded.name}`, (scope) =>

@@ -15,15 +15,20 @@ import { ensureHostTools } from '../host/index.js';
 import { sanitizedConfigText } from './config-copy.js';
 import { makeEfiImage } from './efi-image.js';
 import { installerBoot } from './installer-boot.js';
-import { grubMenu, imagePathFor, installManifest, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
+import { liveSquashfs } from './live-tree.js';
+import { grubMenu, imagePathFor, installManifest, isoInstaller, isoManifestPath, ISO_PATHS, xorrisoArgs, type AfterInstall, type BuiltImageInfo } from './layout.js';
 
 /** Host programs the ISO needs (the installer tree's mmdebstrap, roast's cpio, FAT tools, xorriso). */
 export const ISO_HOST_TOOLS = ['mmdebstrap', 'apt-get', 'bwrap', 'setpriv', 'cpio', 'zstd', 'qemu-img', 'mkfs.vfat', 'mcopy', 'xorriso', 'openssl'];
+/** And for the graphical installer's live system (roast's squashfs converter). */
+export const GUI_HOST_TOOLS = ['mksquashfs'];
 
 export interface IsoImage {
   sc: SystemConfig;
   /** The raw disk image the imager built from `sc` (sparse is fine). */
   raw: string;
+  /** The imager's manifest of that build: copied to kiln/manifests/ on the ISO. */
+  manifest?: string;
 }
 
 export interface BuildIsoOptions {
@@ -64,8 +69,10 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   if (o.images.length !== systems.length)
     throw new KilnError(`isomaker: ${systems.length} SystemConfigs but ${o.images.length} images were given`);
   const after = o.after ?? 'reboot';
-  await ensureHostTools(ISO_HOST_TOOLS);
+  const graphical = isoInstaller(loaded.config) === 'graphical';
+  await ensureHostTools([...ISO_HOST_TOOLS, ...(graphical ? GUI_HOST_TOOLS : [])]);
   const boot = await installerBoot(scope, o.cacheDir, { rebuild: o.rebuildInitrd });
+  const live = graphical ? await liveSquashfs(scope, o.cacheDir, { rebuild: o.rebuildInitrd }) : undefined;
 
   mkdirSync(o.outDir, { recursive: true });
   const isoPath = join(o.outDir, isoFileName(loaded));
@@ -74,6 +81,7 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   scope.add(`staging ${staging}`, () => run('rm', ['-rf', staging]).then(() => undefined), { kind: 'path', path: staging });
   mkdirSync(join(staging, 'kiln/images'), { recursive: true });
   mkdirSync(join(staging, 'kiln/config'), { recursive: true });
+  mkdirSync(join(staging, 'kiln/manifests'), { recursive: true });
   mkdirSync(join(staging, dirname(ISO_PATHS.biosImage)), { recursive: true });
 
   const infos: BuiltImageInfo[] = [];
@@ -85,7 +93,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
     await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', '-c', '-o', 'compression_type=zstd', img.raw, join(staging, imagePathFor(img.sc, i))], {
       hint: 'qemu-img comes with the Debian package qemu-utils',
     });
-    infos.push({ sc: img.sc, imageBytes: st.size, dataBytes: st.blocks * 512 });
+    infos.push({ sc: img.sc, imageBytes: st.size, dataBytes: st.blocks * 512, withManifest: !!img.manifest });
+    if (img.manifest) copyFileSync(img.manifest, join(staging, isoManifestPath(img.sc, i)));
   }
   const manifest = installManifest(loaded.name, loaded.config, infos);
   writeFileSync(join(staging, ISO_PATHS.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -94,7 +103,8 @@ export async function buildIso(o: BuildIsoOptions): Promise<BuiltIso> {
   copyFileSync(boot.kernel, join(staging, ISO_PATHS.kernel));
   copyFileSync(boot.initrd, join(staging, ISO_PATHS.initrd));
   copyFileSync(boot.biosImage, join(staging, ISO_PATHS.biosImage));
-  writeFileSync(join(staging, ISO_PATHS.grubCfg), grubMenu(loaded.name, isUnattended(manifest), after));
+  if (live) await run('cp', ['--reflink=auto', live, join(staging, ISO_PATHS.live)]);
+  writeFileSync(join(staging, ISO_PATHS.grubCfg), grubMenu(loaded.name, isUnattended(manifest), after, graphical));
   const efiImage = join(staging, '..', `.iso-efi-${process.pid}.img`);
   scope.add(`EFI image ${efiImage}`, () => run('rm', ['-f', efiImage]).then(() => undefined), { kind: 'path', path: efiImage });
   await makeEfiImage(boot.efiBinary, efiImage);

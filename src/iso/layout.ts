@@ -10,6 +10,8 @@ export const ISO_PATHS = {
   kernel: 'kiln/vmlinuz',
   initrd: 'kiln/initrd.img',
   manifest: MANIFEST_PATH,
+  /** The graphical installer's live system (Artifacts[].Installer "graphical"). */
+  live: 'kiln/live.squashfs',
   configDir: 'kiln/config',
   grubCfg: 'boot/grub/grub.cfg',
   biosImage: 'boot/grub/i386-pc/eltorito.img',
@@ -18,10 +20,27 @@ export const ISO_PATHS = {
 
 export type AfterInstall = 'reboot' | 'poweroff';
 
-/** File name (on the ISO) of a SystemConfig's compressed image: a safe, unique slug. */
-export function imagePathFor(sc: SystemConfig, index: number): string {
+/** "<n>-<slug of the name>": a safe, unique file name stem for the n-th SystemConfig (n from 1). */
+export function systemStem(sc: SystemConfig, index: number): string {
   const slug = sc.Name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'system';
-  return `kiln/images/${index + 1}-${slug}.qcow2`;
+  return `${index + 1}-${slug}`;
+}
+
+/** File name (on the ISO) of a SystemConfig's compressed image. */
+export function imagePathFor(sc: SystemConfig, index: number): string {
+  return `kiln/images/${systemStem(sc, index)}.qcow2`;
+}
+
+/**
+ * The package manifest of one system of an ISO config: out/images/<config>/manifest-<n>-<slug>.json
+ * beside the ISO, and kiln/manifests/<n>-<slug>.json on it. `index` is the SystemConfig's place in
+ * the config (not in a --system-config selection), so a name always means the same system.
+ */
+export function systemManifestName(sc: SystemConfig, index: number): string {
+  return `manifest-${systemStem(sc, index)}.json`;
+}
+export function isoManifestPath(sc: SystemConfig, index: number): string {
+  return `kiln/manifests/${systemStem(sc, index)}.json`;
 }
 
 function isoFsType(fsType: string): string {
@@ -61,11 +80,19 @@ export function growsLastPartition(config: Config, sc?: SystemConfig): boolean {
   return !!last && (last.Grow === true || last.End === 0);
 }
 
+/** The installer the config's "iso" artifact asks for (Kiln's Artifacts[].Installer; default terminal). */
+export function isoInstaller(config: Config): 'terminal' | 'graphical' {
+  const iso = (config.Disks ?? []).flatMap((d) => d.Artifacts ?? []).find((a) => a.Type?.toLowerCase() === 'iso');
+  return iso?.Installer ?? 'terminal';
+}
+
 export interface BuiltImageInfo {
   sc: SystemConfig;
   /** Uncompressed raw image size and bytes actually allocated (holes excluded). */
   imageBytes: number;
   dataBytes: number;
+  /** Its package manifest is on the ISO (kiln/manifests/). */
+  withManifest?: boolean;
 }
 
 function rootSeal(config: Config, sc: SystemConfig): 'luks' | 'verity' | undefined {
@@ -73,9 +100,10 @@ function rootSeal(config: Config, sc: SystemConfig): 'luks' | 'verity' | undefin
 }
 
 export function installManifest(configName: string, config: Config, images: BuiltImageInfo[]): InstallManifest {
-  const systems: InstallSystem[] = images.map(({ sc, imageBytes, dataBytes }, i) => ({
+  const systems: InstallSystem[] = images.map(({ sc, imageBytes, dataBytes, withManifest }, i) => ({
     name: sc.Name,
     image: imagePathFor(sc, i),
+    ...(withManifest ? { manifest: isoManifestPath(sc, i) } : {}),
     imageBytes,
     dataBytes,
     tableType: config.Disks?.[0]?.PartitionTableType === 'mbr' ? 'mbr' : 'gpt',
@@ -93,7 +121,7 @@ export function installerCmdline(after: AfterInstall, extra: string[] = []): str
   return ['console=tty0', 'console=ttyS0,115200', 'loglevel=3', `kiln.after=${after}`, ...extra].join(' ');
 }
 
-export function grubMenu(title: string, unattended: boolean, after: AfterInstall): string {
+export function grubMenu(title: string, unattended: boolean, after: AfterInstall, graphical = false): string {
   const entry = (label: string, extra: string[], afterAction = after) =>
     [
       `menuentry ${JSON.stringify(label)} {`,
@@ -111,7 +139,9 @@ export function grubMenu(title: string, unattended: boolean, after: AfterInstall
     `set timeout=${unattended ? 5 : 10}`,
     'set default=0',
     '',
-    entry(unattended ? `Install ${title} (unattended)` : `Install ${title}`, []),
+    // the graphical installer first (the default), then the terminal installer's entries
+    ...(graphical ? [entry(`Install ${title} (graphical)`, ['kiln.live'])] : []),
+    entry(unattended ? `Install ${title} (unattended)` : graphical ? `Install ${title} (terminal)` : `Install ${title}`, []),
     entry(`Install ${title}, then ${other}`, [], other),
     ...(unattended ? [entry(`Install ${title} (attended: ask for disk, host name, user)`, ['kiln.attended'])] : []),
     '',

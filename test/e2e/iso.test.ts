@@ -2,7 +2,9 @@
  * ISO installer, end to end: build each ISO config once (`kiln build`), check its El Torito
  * entries, install it in qemu (TCG) onto a blank disk — unattended on OVMF and on SeaBIOS, and
  * attended by answering the prompts over the serial console — then boot each installed disk alone
- * and check the system: login, host name, an AdditionalFiles file, fstab by the NEW disk's PARTUUID.
+ * and check the system: login, host name, an AdditionalFiles file, fstab by the NEW disk's PARTUUID;
+ * two installs share no disk, partition or file-system identifier; the attended config's xfs root
+ * fills its grown partition; each system of the two-system ISO keeps its own package manifest.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,8 +53,25 @@ async function waitForInstall(g: Guest): Promise<void> {
 
 /** Partition GUIDs of a raw disk image (host side, sfdisk on the file). */
 async function partUuids(disk: string): Promise<string[]> {
-  const json = JSON.parse((await run('sfdisk', ['--json', disk])).stdout) as { partitiontable: { partitions: { uuid: string }[] } };
-  return json.partitiontable.partitions.map((p) => p.uuid.toLowerCase());
+  return (await diskIdentifiers(disk)).partUuids;
+}
+
+interface DiskIdentifiers {
+  diskId: string;
+  partUuids: string[];
+  fsUuids: string[];
+}
+
+/** Every identifier of a raw disk image, read on the host: table (sfdisk) and file systems (blkid at each partition's offset). */
+async function diskIdentifiers(disk: string): Promise<DiskIdentifiers> {
+  const table = (JSON.parse((await run('sfdisk', ['--json', disk])).stdout) as { partitiontable: { id: string; partitions: { uuid: string; start: number; size: number }[] } })
+    .partitiontable;
+  const fsUuids: string[] = [];
+  for (const p of table.partitions) {
+    const probe = await run('blkid', ['-p', '-O', String(p.start * 512), '-S', String(p.size * 512), '-s', 'UUID', '-o', 'value', disk], { allowFailure: true });
+    fsUuids.push(probe.stdout.trim());
+  }
+  return { diskId: table.id.toLowerCase(), partUuids: table.partitions.map((p) => p.uuid.toLowerCase()), fsUuids };
 }
 
 async function checkInstalledSystem(g: Guest, installed: string, expect_: { hostname: string; oldUuids: string[] }): Promise<void> {
@@ -75,6 +94,8 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
   let iso: string;
   let oldUuids: string[];
   let built: BuiltImage;
+  let imageIds: DiskIdentifiers;
+  const installedIds: Partial<Record<Firmware, DiskIdentifiers>> = {};
 
   beforeAll(async () => {
     built = await buildImage({ config: 'imageconfigs/core-efi-unattended.json' });
@@ -85,7 +106,8 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
     const head = join(e2eWorkDir(), 'payload.raw');
     await run('osirrox', ['-indev', iso, '-extract', '/kiln/images/1-debian-12-core-efi.qcow2', payload]);
     await run('qemu-img', ['convert', '-O', 'raw', payload, head]);
-    oldUuids = await partUuids(head);
+    imageIds = await diskIdentifiers(head);
+    oldUuids = imageIds.partUuids;
   });
 
   it('the shipped config builds without a warning; CycloneDX and SPDX SBOMs beside the ISO validate and name it with its SHA-256', async () => {
@@ -137,9 +159,23 @@ describe('unattended ISO (imageconfigs/core-efi-unattended.json)', () => {
       await withGuest({ name: `iso-installed-${firmware}`, firmware: 'uefi', disk: target, writableDisk: true, diskFormat: 'raw' }, async (g) => {
         await g.login('root', ROOT_PASSWORD);
         await checkInstalledSystem(g, target, { hostname: 'kiln-unattended', oldUuids });
+        // the file systems are mounted by their new UUIDs (grub found / by it; fstab may name it)
+        const ids = await diskIdentifiers(target);
+        expect(await g.check('blkid -s UUID -o value /dev/vda2')).toBe(ids.fsUuids[1]);
       });
+      installedIds[firmware] = await diskIdentifiers(target);
     });
   }
+
+  it('two installs from the ISO share no disk, partition or file-system identifier with each other or the image', () => {
+    const [a, b] = [installedIds.uefi, installedIds.bios];
+    if (!a || !b) throw new Error('both installs must have passed first');
+    expect(imageIds.fsUuids.every((u) => u.length > 0)).toBe(true); // ESP (FAT serial) and root (ext4)
+    for (const ids of [a, b]) expect(ids.fsUuids.every((u) => u.length > 0)).toBe(true);
+    const all = (ids: DiskIdentifiers) => [ids.diskId, ...ids.partUuids, ...ids.fsUuids.map((u) => u.toLowerCase())];
+    const seen = [...all(imageIds), ...all(a), ...all(b)];
+    expect(new Set(seen).size).toBe(seen.length);
+  });
 });
 
 describe('attended ISO (imageconfigs/full-attended.json)', () => {
@@ -154,8 +190,9 @@ describe('attended ISO (imageconfigs/full-attended.json)', () => {
 
   it('the shipped config builds without a warning; the SBOMs list the packages of both SystemConfigs (Full and Core)', async () => {
     expect(buildWarnings(built)).toEqual([]);
-    const last = JSON.parse(readFileSync(built.manifest, 'utf8')) as { packages: unknown[] };
-    await checkIsoSboms(built, iso, last.packages.length);
+    // more packages than the smaller system (Core) has alone: the union of both systems' manifests
+    const core = JSON.parse(readFileSync(join(built.imageDir, 'manifest-2-debian-12-core.json'), 'utf8')) as { packages: unknown[] };
+    await checkIsoSboms(built, iso, core.packages.length);
   });
 
   it('asks over the serial console, installs the chosen system, and the new user logs in', async () => {
@@ -189,6 +226,24 @@ describe('attended ISO (imageconfigs/full-attended.json)', () => {
       // (the log is root's alone, like every Kiln log: read through sudo)
       expect(await g.check('stat -c %a:%U /var/log/kiln-installer.log')).toBe('600:root');
       expect((await g.exec("echo tester-Pa55 | sudo -S -p '' grep -c tester-Pa55 /var/log/kiln-installer.log 2>/dev/null")).output.trim()).toBe('0');
+      // the xfs root grew with its partition: the file system fills it (the image's was 2 GiB, the disk 3 GiB)
+      expect(await g.check('findmnt -no FSTYPE /')).toBe('xfs');
+      const partBytes = Number(await g.check('lsblk -bdno SIZE "$(findmnt -no SOURCE /)"'));
+      const fsBytes = Number(await g.check('df -B1 --output=size / | tail -n1')); // xfs: data blocks, its internal log excluded
+      expect(fsBytes).toBeGreaterThan(2.5 * 1024 ** 3);
+      expect(fsBytes / partBytes).toBeGreaterThan(0.95);
     });
+  });
+
+  it('keeps one package manifest per system, beside the ISO and on it', async () => {
+    const beside = ['manifest-1-debian-12-full.json', 'manifest-2-debian-12-core.json'].map((f) => join(built.imageDir, f));
+    const names = beside.map((f) => (JSON.parse(readFileSync(f, 'utf8')) as { systemConfig: string }).systemConfig);
+    expect(names).toEqual(['Debian 12 Full', 'Debian 12 Core']);
+    expect(existsSync(built.manifest)).toBe(false); // no manifest.json that would be only the last system's
+    const onIso = (await run('osirrox', ['-indev', iso, '-find', '/kiln/manifests', '-type', 'f'])).stdout;
+    expect(onIso).toContain('/kiln/manifests/1-debian-12-full.json');
+    expect(onIso).toContain('/kiln/manifests/2-debian-12-core.json');
+    const full = JSON.parse(readFileSync(beside[0]!, 'utf8')) as { packages: { name: string }[] };
+    expect(full.packages.map((p) => p.name)).toContain('openssh-server');
   });
 });

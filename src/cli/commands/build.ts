@@ -67,7 +67,7 @@ export function registerBuild(program: Command): void {
     .option('--out <dir>', 'output directory', 'out')
     .option('--cache-dir <dir>', 'downloaded-package cache shared between builds (default /var/cache/kiln/<distro>-<release>)')
     .option('--keep-raw', 'also keep the raw disk as out/images/<config>/<config>.raw (rootfs configs: the tree as <config>.rootfs/)')
-    .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first)')
+    .option('--system-config <name>', 'the SystemConfig to build when the config has several (default: IsDefault, else the first; an ISO config: an ISO of that system only)')
     .option('--base-dir <dir>', "resolve the config's relative paths against this directory instead of the config file's")
     .option('--mirror <url>', "mirror root replacing the distribution's default repositories (http, https or file URL; wins over Distro.Mirror)")
     .option('--allow-outside-config-dir', "let the config refer to files outside its directory (or --base-dir), e.g. /etc/...; only for configs you trust")
@@ -98,11 +98,13 @@ export function registerBuild(program: Command): void {
         ...(opts.baseDir ? { baseDir: opts.baseDir } : {}),
         ...(opts.allowOutsideConfigDir ? { allowOutsideConfigDir: true } : {}),
       });
-      // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk, then the ISO
-      if (wantsIso(loaded.config) && !opts.systemConfig) {
+      // an ISO config (TargetDisk, or an artifact of Type "iso"): every SystemConfig's disk (or the
+      // one --system-config names), then the ISO that installs them
+      if (wantsIso(loaded.config)) {
         const built = await buildIsoFromConfig(loaded, {
           outDir: opts.out,
           keepRaw: !!opts.keepRaw,
+          ...(opts.systemConfig ? { systemConfig: opts.systemConfig } : {}),
           ...(opts.cacheDir ? { packageCacheDir: opts.cacheDir } : {}),
           ...(opts.mirror ? { mirror: opts.mirror } : {}),
           imageOptions: { ...cacheOptions(opts), ...(opts.reproducible ? { reproducible: true } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },

@@ -28,6 +28,7 @@ interface Options {
   image?: string[];
   after: string;
   rebuildInitrd?: boolean;
+  systemConfig?: string;
 }
 
 export function registerIso(program: Command): void {
@@ -38,6 +39,7 @@ export function registerIso(program: Command): void {
     .option('--out <dir>', 'output root: the ISO goes to <dir>/images/<config-name>/', 'out')
     .option('--image <raw...>', 'raw disk image of each SystemConfig, in the config order (default: build them)')
     .option('--after <action>', 'what the installer does when done: reboot | poweroff', 'reboot')
+    .option('--system-config <name>', 'an ISO of that SystemConfig only (default: every SystemConfig of the config)')
     .option('--rebuild-initrd', 'rebuild the installer initrd even when the cached one is current')
     .addHelpText('after', HELP)
     .action(async (config: string, opts: Options) => {
@@ -48,11 +50,11 @@ export function registerIso(program: Command): void {
 export async function runIso(configFile: string, opts: Options): Promise<void> {
   if (opts.after !== 'reboot' && opts.after !== 'poweroff') throw new UsageError(`--after must be "reboot" or "poweroff", not "${opts.after}"`);
   // loaded on demand so the other verbs do not pay for the ISO and config layers at startup
-  const [{ loadConfig }, { buildIso, buildIsoFromConfig, DEFAULT_CACHE_ROOT, wantsIso }] = await Promise.all([
+  const [{ loadConfig }, { buildIso, buildIsoFromConfig, DEFAULT_CACHE_ROOT, isoSelection, wantsIso }] = await Promise.all([
     import('../../config/index.js'),
     import('../../iso/index.js'),
   ]);
-  const loaded = await loadConfig(configFile);
+  const loaded = isoSelection(await loadConfig(configFile), opts.systemConfig);
   const systems = loaded.config.SystemConfigs;
   const images = opts.image ?? [];
   if (!wantsIso(loaded.config))

@@ -49,6 +49,7 @@ export function checkArtifacts(ctx: RuleContext): void {
   const disk = ctx.config.Disks?.[0];
   if (!disk) return; // the build makes the first disk only (checkDisks warns about the others)
   const located = artifactsOf(disk, ['Disks', 0]).filter((l) => schemaAccepted(l.artifact));
+  checkInstallerKey(ctx, disk, artifactsOf(disk, ['Disks', 0]));
   if (configWantsIso(ctx.config)) return checkIsoArtifacts(ctx, disk, located);
 
   const parts = disk.Partitions ?? [];
@@ -100,6 +101,26 @@ function checkIsoArtifacts(ctx: RuleContext, disk: Disk, located: Located[]): vo
   }
   if (!(disk.Partitions ?? []).length) {
     ctx.kiln(['Disks', 0], 'an installer ISO installs a disk image, but this disk has no Partitions', 'add Partitions (and PartitionSettings)');
+  }
+}
+
+/** Kiln's `Installer` key: only on the ISO artifact, and "graphical" only where the installer asks questions. */
+function checkInstallerKey(ctx: RuleContext, disk: Disk, all: Located[]): void {
+  for (const l of all) {
+    const installer = l.artifact.Installer;
+    if (installer === undefined) continue;
+    const at = [...l.at, 'Installer'];
+    if (l.artifact.Type !== 'iso' || l.request.partitionId !== undefined) {
+      ctx.report(at, `"Installer" chooses the installer of an ISO, but this artifact is ${l.artifact.Type ? `of Type "${l.artifact.Type}"` : 'not an ISO'}`, 'move "Installer" to the artifact of "Type": "iso" under Disks[0].Artifacts, or remove it');
+      continue;
+    }
+    if (installer === 'graphical' && disk.TargetDisk && ctx.config.SystemConfigs.length === 1) {
+      ctx.report(
+        at,
+        'the graphical installer asks for the disk, host name and user, but this ISO installs unattended (Disks[0].TargetDisk with one SystemConfig) and asks nothing',
+        'remove Disks[0].TargetDisk for an attended graphical install, or remove "Installer" (or set it to "terminal")',
+      );
+    }
   }
 }
 

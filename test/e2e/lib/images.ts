@@ -19,6 +19,7 @@ export interface BuiltImage {
   imageDir: string;
   /** out/logs/<config-name>.log */
   log: string;
+  /** out/images/<config-name>/manifest.json (an ISO config has one manifest-<n>-<name>.json per system instead) */
   manifest: string;
   /**
    * What the build printed: with `terminal`, the transcript of the pseudo-terminal it ran under

@@ -40,6 +40,8 @@ export interface BootOptions {
   accel?: Accel;
   /** Secure Boot enforced, with Microsoft's keys ("ms") or Debian's test keys ("snakeoil": SNAKEOIL_KEY/SNAKEOIL_CERT) enrolled. */
   secureBoot?: 'ms' | 'snakeoil';
+  /** A VGA display (screenshots and keys over QMP: `guest.qmpSocket`) instead of none. */
+  display?: boolean;
   extraArgs?: string[];
 }
 
@@ -62,6 +64,7 @@ export function bootGuest(opts: BootOptions): Promise<Guest> {
     ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}),
     ...(opts.cpus ? { cpus: opts.cpus } : {}),
     ...(opts.network !== undefined ? { network: opts.network } : {}),
+    ...(opts.display ? { display: true } : {}),
     ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
   });
 }

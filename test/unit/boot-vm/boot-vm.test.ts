@@ -21,6 +21,15 @@ describe('qemu command line', () => {
     expect(a.join(' ')).toContain('-nic user,model=virtio-net-pci');
   });
 
+  it('a graphical guest: a VGA card instead of none, still no window; a QMP socket when given one', () => {
+    const gui = qemuArgs({ firmware: 'bios', display: true, disks: [] }, { ...sock, qmp: '/w/qmp.sock' });
+    expect(gui.join(' ')).toContain('-nodefaults -display none -device VGA,xres=1024,yres=768');
+    expect(gui).not.toContain('-vga');
+    expect(gui.join(' ')).toContain('-qmp unix:/w/qmp.sock,server=on,wait=off');
+    const headless = qemuArgs({ firmware: 'bios', disks: [] }, sock);
+    expect(headless.join(' ')).not.toMatch(/VGA|-qmp/);
+  });
+
   it('SeaBIOS has no pflash; KVM uses the host CPU; Secure Boot adds SMM and the secure flash', () => {
     const bios = qemuArgs({ firmware: 'bios', accel: 'kvm', disks: [{ path: '/i/core.vhd' }] }, sock);
     expect(bios.join(' ')).not.toContain('pflash');

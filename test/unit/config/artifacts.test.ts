@@ -139,6 +139,31 @@ describe('artifact Types and Compressions', () => {
   });
 });
 
+describe('Installer (Kiln extension of the "iso" artifact)', () => {
+  it('"graphical" and "terminal" are accepted on an attended ISO', () => {
+    for (const Installer of ['graphical', 'terminal']) expect(validateObject(configWith('disk', { Name: 'installer', Type: 'iso', Installer })).findings).toEqual([]);
+  });
+
+  it('an unknown value is a schema error naming the allowed ones', () => {
+    const f = validateObject(configWith('disk', { Name: 'installer', Type: 'iso', Installer: 'gui' })).findings;
+    expect(f).toContainEqual(expect.objectContaining({ path: 'Disks[0].Artifacts[0].Installer', severity: 'error', hint: 'allowed: "terminal", "graphical"' }));
+  });
+
+  it('on an artifact that is not an ISO: an error with a hint to move it', () => {
+    const f = validateObject(configWith('root partition', { Name: 'root', Type: 'ext4', Installer: 'graphical' })).findings;
+    expect(f).toContainEqual(expect.objectContaining({ path: 'Disks[0].Partitions[1].Artifacts[0].Installer', severity: 'error', hint: expect.stringContaining('"Type": "iso"') }));
+  });
+
+  it('"graphical" on an unattended ISO (TargetDisk, one SystemConfig): an error, the installer would ask nothing', () => {
+    const c = configWith('disk', { Name: 'installer', Type: 'iso', Installer: 'graphical' });
+    c.Disks[0].TargetDisk = { Type: 'path', Value: '/dev/vda' };
+    const f = validateObject(c).findings;
+    expect(f).toEqual([expect.objectContaining({ path: 'Disks[0].Artifacts[0].Installer', severity: 'error', hint: expect.stringContaining('remove Disks[0].TargetDisk') })]);
+    c.Disks[0].Artifacts[0].Installer = 'terminal';
+    expect(validateObject(c).findings).toEqual([]);
+  });
+});
+
 describe('artifact names', () => {
   it.each(['', 'a/b', '/abs', '..', '.', '.hidden', 'a\u0000b'])('%j is rejected by validate (an error) and by the planner', (name) => {
     const result = validateObject(configWith('disk', { Name: name, Type: 'vhdx' }));
