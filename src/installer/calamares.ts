@@ -60,11 +60,69 @@ export function welcomeRequirements(smallestImageBytes: number): {
   return { requiredStorage: gib < 1e-6 ? 0 : gib, requiredRam: RECOMMENDED_RAM_GIB, check: ['storage', 'ram'], required: ['storage'] };
 }
 
+/** Calamares' own sample branding (Debian's calamares package): its images are reused, nothing else. */
+const SAMPLE_BRANDING = '/usr/share/calamares/branding/default';
+export const BRANDING = 'kiln';
+
+/**
+ * Kiln's branding: the medium's config name where Calamares' sample branding says "Fancy GNU/Linux
+ * 2020.2 LTS", no links to Calamares' project pages, no log upload (the sample sends the install
+ * log to termbin.com on request), a full-screen window, a one-slide show naming what is installed.
+ */
+function branding(m: InstallManifest): Record<string, string> {
+  const name = m.configName;
+  const systems = m.systems.map((s) => s.name).join(', ');
+  const desc = {
+    componentName: BRANDING,
+    welcomeStyleCalamares: false,
+    welcomeExpandingLogo: true,
+    windowExpanding: 'fullscreen',
+    windowSize: '1024px,768px',
+    windowPlacement: 'center',
+    sidebar: 'widget',
+    navigation: 'widget',
+    strings: {
+      productName: name,
+      shortProductName: name,
+      version: '',
+      shortVersion: '',
+      versionedName: name,
+      shortVersionedName: name,
+      bootloaderEntryName: name,
+      productUrl: '',
+      supportUrl: '',
+      knownIssuesUrl: '',
+      releaseNotesUrl: '',
+      donateUrl: '',
+    },
+    images: { productIcon: `${SAMPLE_BRANDING}/squid.png`, productLogo: `${SAMPLE_BRANDING}/squid.png`, productWelcome: `${SAMPLE_BRANDING}/languages.png` },
+    style: { sidebarBackground: '#292F34', sidebarText: '#FFFFFF', sidebarTextSelect: '#292F34', sidebarTextHighlight: '#D35400' },
+    slideshow: 'show.qml',
+    slideshowAPI: 2,
+  };
+  // JSON string literals are QML (JavaScript) string literals: a name cannot break out of them
+  const show = [
+    'import QtQuick 2.0;',
+    'import calamares.slideshow 1.0;',
+    'Presentation {',
+    '    id: presentation',
+    '    Slide {',
+    `        Text { anchors.centerIn: parent; horizontalAlignment: Text.AlignHCenter; font.pointSize: 18; text: ${JSON.stringify(`Installing ${name}`)} + "\\n" + ${JSON.stringify(systems)} }`,
+    '    }',
+    '    function onActivate() { }',
+    '    function onLeave() { }',
+    '}',
+    '',
+  ].join('\n');
+  return { [`branding/${BRANDING}/branding.desc`]: yaml(desc), [`branding/${BRANDING}/show.qml`]: show };
+}
+
 export function calamaresFiles(m: InstallManifest, disks: DiskInfo[], mediumDevice?: string): Record<string, string> {
   const several = m.systems.length > 1;
   const smallest = Math.min(...m.systems.map((s) => s.imageBytes));
   const targets = installTargets(disks, mediumDevice).filter((d) => d.bytes >= smallest);
   const files: Record<string, string> = {
+    ...branding(m),
     'settings.conf': yaml({
       'modules-search': ['local'],
       instances: [
@@ -76,7 +134,7 @@ export function calamaresFiles(m: InstallManifest, disks: DiskInfo[], mediumDevi
         { exec: ['kilninstall'] },
         { show: ['finished'] },
       ],
-      branding: 'default',
+      branding: BRANDING,
       'prompt-install': true,
       'dont-chroot': true,
       'oem-setup': false,

@@ -68,6 +68,20 @@ describe('graphical installer: Calamares configuration', () => {
     expect(GS_DISK).toBe('packagechooser_kilndisk');
   });
 
+  it('brands the installer with the medium\'s config name: no sample product, links or log upload; the slide names the systems', () => {
+    const files = calamaresFiles(two, disks, '/dev/sr0');
+    expect(parse(files['settings.conf']!).branding).toBe('kiln');
+    const desc = parse(files['branding/kiln/branding.desc']!);
+    expect(desc.componentName).toBe('kiln');
+    expect(desc.strings.versionedName).toBe(two.configName);
+    expect(JSON.stringify(desc)).not.toMatch(/Fancy|Turgid|calamares\.io|termbin/);
+    expect(desc.uploadServer).toBeUndefined();
+    for (const image of Object.values(desc.images)) expect(image).toMatch(/^\/usr\/share\/calamares\/branding\/default\/\w+\.png$/);
+    const show = files['branding/kiln/show.qml']!;
+    expect(show).toContain('import calamares.slideshow 1.0;');
+    expect(show).toContain(JSON.stringify('Debian "Full", Core'));
+  });
+
   it('one system: no system page', () => {
     const files = calamaresFiles(one, disks, '/dev/sr0');
     expect(parse(files['settings.conf']!).sequence[0].show).toEqual(['welcome', 'packagechooser@kilndisk', 'users', 'summary']);
