@@ -31,6 +31,7 @@ export function liveFiles(resources = GUI_RESOURCES): TreeFile[] {
   const moduleDir = join(resources, 'calamares/kilninstall');
   return [
     { source: INSTALLER_BUNDLE, destination: '/installer/kiln-installer.js' },
+    { source: join(resources, 'session/kiln-calamares-session'), destination: '/usr/local/bin/kiln-calamares-session', mode: 0o755 },
     ...readdirSync(unitDir).sort().map((f) => ({ source: join(unitDir, f), destination: `/etc/systemd/system/${f}` })),
     ...readdirSync(moduleDir).sort().map((f) => ({ source: join(moduleDir, f), destination: `${CALAMARES_MODULES}/kilninstall/${f}` })),
   ];

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
@@ -37,6 +37,16 @@ describe('graphical installer ISO', () => {
       ]),
     );
     for (const f of liveFiles().filter((x) => x.source.startsWith(GUI_RESOURCES))) expect(existsSync(f.source)).toBe(true);
+  });
+
+  it('X runs a window manager beside Calamares (Qt takes no key from a bare X server), which the unit starts', () => {
+    expect(livePackages()).toContain('matchbox-window-manager');
+    const session = liveFiles().find((f) => f.destination === '/usr/local/bin/kiln-calamares-session');
+    expect(session?.mode).toBe(0o755);
+    const script = readFileSync(session!.source, 'utf8');
+    expect(script).toMatch(/^matchbox-window-manager .*&$/m);
+    expect(script).toMatch(/^exec \/usr\/bin\/calamares\b/m);
+    expect(readFileSync(join(GUI_RESOURCES, 'systemd/kiln-calamares.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/xinit \/usr\/local\/bin\/kiln-calamares-session -- /m);
   });
 
   it('the cache key is a hash of the inputs', () => {
