@@ -19,6 +19,7 @@ import { output, run } from '../core/exec.js';
 import type { Scope } from '../core/scope.js';
 import { imageDigest } from '../cache/payload.js';
 import { describeContainerBytes } from './containers.js';
+import { partitionTableIfAny, type SfdiskPartition, type SfdiskTable } from '../disk/sfdisk.js';
 
 export interface DiffReport {
   same: boolean;
@@ -117,37 +118,16 @@ async function unpack(tarball: string, dir: string): Promise<string> {
 
 // ---- raw disks ------------------------------------------------------------------------------------
 
-interface TablePartition {
-  start: number;
-  size: number;
-  type: string;
-  uuid?: string;
-  name?: string;
-  attrs?: string;
-}
-
-interface Table {
-  label: string;
-  id: string;
-  partitions: TablePartition[];
-}
-
-async function table(raw: string): Promise<Table | undefined> {
-  const r = await run('sfdisk', ['-J', raw], { allowFailure: true });
-  if (r.code !== 0) return undefined;
-  return (JSON.parse(r.stdout) as { partitiontable: Table }).partitiontable;
-}
-
 async function diffRaw(a: string, b: string, work: string, scope: Scope, lines: string[]): Promise<void> {
   const [sa, sb] = [statSync(a).size, statSync(b).size];
   if (sa !== sb) lines.push(`  size: ${sa} / ${sb} bytes`);
-  const [ta, tb] = await Promise.all([table(a), table(b)]);
+  const [ta, tb] = await Promise.all([partitionTableIfAny(a), partitionTableIfAny(b)]);
   if (!ta || !tb) {
     lines.push('  no partition table on ' + (!ta ? 'A' : 'B') + ': compared as one filesystem');
     await diffRegion(a, b, 0, Math.min(sa, sb), 'whole disk', work, scope, lines);
     return;
   }
-  const fields = (t: Table) => ({ label: t.label, 'label-id': t.id, partitions: String(t.partitions.length) });
+  const fields = (t: SfdiskTable) => ({ label: t.label, 'label-id': t.id, partitions: String(t.partitions.length) });
   const tableDiffs = compareFields(fields(ta), fields(tb));
   ta.partitions.forEach((p, i) => {
     const q = tb.partitions[i];
@@ -170,7 +150,7 @@ async function diffRaw(a: string, b: string, work: string, scope: Scope, lines: 
   }
 }
 
-function partFields(p: TablePartition): Record<string, string> {
+function partFields(p: SfdiskPartition): Record<string, string> {
   return { start: String(p.start), size: String(p.size), type: p.type, uuid: p.uuid ?? '', name: p.name ?? '', attrs: p.attrs ?? '' };
 }
 
@@ -180,7 +160,7 @@ function compareFields(a: Record<string, string>, b: Record<string, string>): st
     .map((k) => `${k}: ${a[k]} / ${b[k]}`);
 }
 
-async function outsideDiffers(a: string, b: string, t: Table, size: number): Promise<string | undefined> {
+async function outsideDiffers(a: string, b: string, t: SfdiskTable, size: number): Promise<string | undefined> {
   const ranges: [number, number][] = [];
   let at = 0;
   for (const p of [...t.partitions].sort((x, y) => x.start - y.start)) {

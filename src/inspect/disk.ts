@@ -12,6 +12,7 @@ import { output, run } from '../core/exec.js';
 import type { Scope } from '../core/scope.js';
 import { GPT_TYPES, parseDiskHead } from '../boot-vm/detect.js';
 import { osInfo, type OsInfo } from './osinfo.js';
+import { partitionNumber, partitionTableIfAny } from '../disk/sfdisk.js';
 
 export interface FilesystemInfo {
   type: string;
@@ -66,12 +67,6 @@ const TYPE_NAMES: Record<string, string> = {
   ef: 'EFI System', '83': 'Linux', '82': 'Linux swap', '0c': 'FAT32 (LBA)', '06': 'FAT16', ee: 'GPT protective',
 };
 
-interface SfdiskTable {
-  label: 'gpt' | 'dos';
-  id?: string;
-  sectorsize?: number;
-  partitions?: { node: string; start: number; size: number; type: string; uuid?: string; name?: string; bootable?: boolean }[];
-}
 
 const mtoolsEnv = () => ({ ...process.env, MTOOLS_SKIP_CHECK: '1' });
 
@@ -139,19 +134,18 @@ export async function inspectRawDisk(scope: Scope, raw: string, sizeBytes: numbe
     await fh.close();
   }
   const parsedHead = parseDiskHead(first);
-  const table = await run('sfdisk', ['--json', raw], { allowFailure: true });
+  const t = await partitionTableIfAny(raw);
   const partitions: PartitionInfo[] = [];
   let tableType: 'gpt' | 'dos' | 'none' = 'none';
   let tableId: string | undefined;
-  if (table.code === 0 && table.stdout.trim()) {
-    const t = (JSON.parse(table.stdout) as { partitiontable: SfdiskTable }).partitiontable;
+  if (t) {
     const sector = t.sectorsize ?? 512;
     tableType = t.label;
     tableId = t.id;
-    (t.partitions ?? []).forEach((p, i) => {
+    t.partitions.forEach((p, i) => {
       const type = t.label === 'gpt' ? p.type.toUpperCase() : p.type.toLowerCase().padStart(2, '0');
       partitions.push({
-        number: Number(/(\d+)$/.exec(p.node)?.[1] ?? i + 1),
+        number: partitionNumber(p) ?? i + 1,
         startBytes: p.start * sector,
         sizeBytes: p.size * sector,
         type,

@@ -4,6 +4,7 @@
  * and rewrites every text file that names the old ones (fstab, grub.cfg, ...). Pure functions here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { partitionNumber, type SfdiskTable } from '../disk/sfdisk.js';
 
 /** old identifier → new identifier (compared case-insensitively). */
 export type IdentifierMap = Map<string, string>;
@@ -91,24 +92,16 @@ export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** sfdisk --json output → the identifiers of the table. */
-export function parseSfdiskJson(json: string): TableIds {
-  const pt = (JSON.parse(json) as { partitiontable?: SfdiskTable }).partitiontable;
-  if (!pt) throw new Error('sfdisk printed no partition table');
+/** The identifiers of a partition table. */
+export function tableIds(pt: SfdiskTable): TableIds {
   const tableType = pt.label === 'gpt' ? 'gpt' : pt.label === 'dos' ? 'mbr' : undefined;
-  if (!tableType) throw new Error(`unsupported partition table type "${pt.label}"`);
+  if (!tableType) throw new Error(`unsupported partition table type "${String(pt.label)}"`);
   const diskId = pt.id;
   const partUuids = new Map<number, string>();
-  for (const p of pt.partitions ?? []) {
-    const n = Number(/(\d+)$/.exec(p.node)?.[1]);
-    if (!Number.isInteger(n)) continue;
+  for (const p of pt.partitions) {
+    const n = partitionNumber(p);
+    if (n === undefined) continue;
     partUuids.set(n, tableType === 'gpt' ? (p.uuid ?? '') : mbrPartUuid(diskId, n));
   }
   return { tableType, diskId, partUuids };
-}
-
-interface SfdiskTable {
-  label: string;
-  id: string;
-  partitions?: { node: string; uuid?: string; start: number; size: number }[];
 }

@@ -14,7 +14,8 @@ import { output, run } from '../core/exec.js';
 import { getLogFile, logToFile } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import { freshFsUuid, isRenewable, parseBlkidExport, rewriteBinaryIdentifiers, setUuidCommand } from './filesystems.js';
-import { freshIds, identifierMap, parseSfdiskJson, rewriteIdentifiers, type TableIds } from './identifiers.js';
+import { freshIds, identifierMap, rewriteIdentifiers, tableIds, type TableIds } from './identifiers.js';
+import { partitionNumber, partitionTable } from '../disk/sfdisk.js';
 import type { InstallSystem } from './manifest.js';
 
 export interface InstallAnswers {
@@ -114,7 +115,7 @@ async function rereadPartitions(target: string): Promise<void> {
 }
 
 async function renewIdentifiers(target: string): Promise<{ old: TableIds; fresh: TableIds }> {
-  const old = parseSfdiskJson(await output('sfdisk', ['--json', target]));
+  const old = tableIds(await partitionTable(target));
   if (old.tableType === 'gpt') await run('sfdisk', ['--relocate', 'gpt-bak-std', target]); // backup header to the real end
   const fresh = freshIds(old);
   await run('sfdisk', ['--no-reread', '--disk-id', target, fresh.diskId]);
@@ -184,7 +185,7 @@ async function fsckExt(part: string): Promise<void> {
  * sectors and is not opened: the installed system grows its file system (x-systemd.growfs).
  */
 async function growLastPartition(target: string, sys: InstallSystem): Promise<number | undefined> {
-  const table = parseSfdiskJson(await output('sfdisk', ['--json', target]));
+  const table = tableIds(await partitionTable(target));
   const last = Math.max(...table.partUuids.keys());
   const mount = sys.mounts.find((m) => m.partition === last);
   if (mount?.sealed === 'luks') {
@@ -230,10 +231,10 @@ async function growXfsFilesystem(scope: Scope, target: string, sys: InstallSyste
 
 /** Sectors from partition `n`'s start to the last usable sector of a GPT disk, rounded down to a multiple of `multiple`. */
 export async function grownSizeSectors(target: string, n: number, multiple: number): Promise<number> {
-  const dump = JSON.parse(await output('sfdisk', ['--json', target])) as { partitiontable: { lastlba?: number; partitions: { node: string; start: number }[] } };
-  const part = dump.partitiontable.partitions.find((p) => new RegExp(`\\D${n}$`).test(p.node));
+  const table = await partitionTable(target);
+  const part = table.partitions.find((p) => partitionNumber(p) === n);
   if (!part) throw new Error(`${target} has no partition ${n}`);
-  const lastLba = dump.partitiontable.lastlba ?? Number(await output('blockdev', ['--getsz', target])) - 1;
+  const lastLba = table.lastlba ?? Number(await output('blockdev', ['--getsz', target])) - 1;
   const size = lastLba + 1 - part.start;
   return size - (size % multiple);
 }

@@ -8,6 +8,7 @@ import { output } from '../core/exec.js';
 import { ExitCode, KilnError, UsageError } from '../core/errors.js';
 import type { Config, SystemConfig } from '../config/model.js';
 import type { ArtifactRequest, BaseImages, DiskPartition, RoastInput } from './types.js';
+import { partitionTableIfAny } from '../disk/sfdisk.js';
 
 const TAR_NAME = /\.(tar|tar\.gz|tgz|tar\.xz|txz|tar\.zst|tzst)$/i;
 
@@ -74,9 +75,6 @@ export function baseImagesFromConfig(config: Config): BaseImages {
   return out;
 }
 
-interface SfdiskJson {
-  partitiontable: { sectorsize?: number; partitions?: { start: number; size: number; name?: string }[] };
-}
 
 /**
  * The disk's partitions as sfdisk reads them from the image itself. Config partitions are matched by
@@ -84,11 +82,10 @@ interface SfdiskJson {
  * and filesystem; without a config, the IDs are the partition names or "1", "2", ...
  */
 export async function diskPartitions(disk: string, configPartitions?: { ID: string; FsType: string }[]): Promise<DiskPartition[]> {
-  const r = await output('sfdisk', ['--json', disk], { allowFailure: true });
-  if (!r) return [];
-  const table = (JSON.parse(r) as SfdiskJson).partitiontable;
+  const table = await partitionTableIfAny(disk);
+  if (!table) return [];
   const sector = table.sectorsize ?? 512;
-  const parts = table.partitions ?? [];
+  const parts = table.partitions;
   if (configPartitions && configPartitions.length !== parts.length) {
     throw new KilnError(`${disk} has ${parts.length} partitions but the config lists ${configPartitions.length}`, ExitCode.InvalidConfig, [
       'roast the raw image that was built from this config',

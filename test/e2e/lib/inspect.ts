@@ -7,27 +7,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { output, run } from '../../../src/core/exec.js';
+import { partitionTable } from '../../../src/disk/sfdisk.js';
 import { e2eWorkDir } from './workdir.js';
 
-export interface TablePartition {
-  node: string;
-  start: number;
-  size: number;
-  type: string;
-  uuid?: string;
-  name?: string;
-  attrs?: string;
-  bootable?: boolean;
-}
-export interface PartitionTable {
-  label: 'gpt' | 'dos';
-  id: string;
-  partitions: TablePartition[];
-}
-
-export async function partitionTable(raw: string): Promise<PartitionTable> {
-  return (JSON.parse(await output('sfdisk', ['--json', raw])) as { partitiontable: PartitionTable }).partitiontable;
-}
+export { partitionTable };
 
 /** Mount partition `n` (1-based) of `raw` read-only, run `fn` on the mount point, always release. */
 export async function withPartitionMounted<T>(raw: string, n: number, fn: (dir: string) => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { freshIds, identifierMap, mbrPartUuid, parseSfdiskJson, rewriteIdentifiers } from '../../../src/installer/identifiers.js';
+import { freshIds, identifierMap, mbrPartUuid, rewriteIdentifiers, tableIds } from '../../../src/installer/identifiers.js';
+import { parseSfdiskJson } from '../../../src/disk/sfdisk.js';
 import { setHostsEntry } from '../../../src/installer/install.js';
 
 const GPT_JSON = JSON.stringify({
@@ -19,16 +20,16 @@ const seq = { uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0
 
 describe('new disk identifiers', () => {
   it('reads GPT and MBR identifiers from sfdisk --json', () => {
-    const gpt = parseSfdiskJson(GPT_JSON);
+    const gpt = tableIds(parseSfdiskJson(GPT_JSON));
     expect(gpt.tableType).toBe('gpt');
     expect(gpt.diskId).toBe('A1B2C3D4-0000-4000-8000-000000000001');
     expect([...gpt.partUuids]).toEqual([
       [1, '11111111-2222-4333-8444-555555555555'],
       [2, '66666666-7777-4888-9999-AAAAAAAAAAAA'],
     ]);
-    const mbr = parseSfdiskJson(JSON.stringify({ partitiontable: { label: 'dos', id: '0x0012abcd', partitions: [{ node: '/dev/sda1', start: 2048, size: 10 }] } }));
+    const mbr = tableIds(parseSfdiskJson(JSON.stringify({ partitiontable: { label: 'dos', id: '0x0012abcd', partitions: [{ node: '/dev/sda1', start: 2048, size: 10 }] } })));
     expect(mbr).toEqual({ tableType: 'mbr', diskId: '0x0012abcd', partUuids: new Map([[1, '0012abcd-01']]) });
-    expect(() => parseSfdiskJson('{}')).toThrow(/no partition table/);
+    expect(() => tableIds(parseSfdiskJson('{}'))).toThrow(/no partition table/);
   });
 
   it('derives MBR PARTUUIDs like the kernel', () => {
@@ -37,7 +38,7 @@ describe('new disk identifiers', () => {
   });
 
   it('makes fresh identifiers of the same shape and maps old to new', () => {
-    const old = parseSfdiskJson(GPT_JSON);
+    const old = tableIds(parseSfdiskJson(GPT_JSON));
     const fresh = freshIds(old, seq);
     expect(fresh.diskId).not.toBe(old.diskId);
     expect([...fresh.partUuids.keys()]).toEqual([1, 2]);
@@ -45,7 +46,7 @@ describe('new disk identifiers', () => {
     expect(map.size).toBe(3);
     expect(map.get('11111111-2222-4333-8444-555555555555')).toBe(fresh.partUuids.get(1));
 
-    const mbrOld = parseSfdiskJson(JSON.stringify({ partitiontable: { label: 'dos', id: '0x0012abcd', partitions: [{ node: '/dev/sda1', start: 1, size: 1 }, { node: '/dev/sda2', start: 2, size: 1 }] } }));
+    const mbrOld = tableIds(parseSfdiskJson(JSON.stringify({ partitiontable: { label: 'dos', id: '0x0012abcd', partitions: [{ node: '/dev/sda1', start: 1, size: 1 }, { node: '/dev/sda2', start: 2, size: 1 }] } })));
     const mbrNew = freshIds(mbrOld, seq);
     expect(mbrNew.diskId).toBe('0xdeadbeef');
     expect([...identifierMap(mbrOld, mbrNew)]).toEqual([
