@@ -76,6 +76,10 @@ describe('graphical installer ISO (imageconfigs/core-efi-gui.json)', () => {
         // the requirements are met (a 3 GiB disk for the image): the page's verdict, not a warning
         const welcome = await waitForScreen(qmp, '1-welcome', /ask you some questions/i, 15 * 60_000);
         expect(welcome).not.toMatch(/does not satisfy/i);
+        // Qt takes keys only once its window is active, and only a click activates it here (the window
+        // manager gives it the X focus, which Qt does not count): click the page body, then the keys
+        await qmp.click();
+        await sleep(2000);
         await qmp.keys(['alt', 'n']);
         // the disk page: the only disk is offered; select it (focus the list, first item) and go on
         await waitForScreen(qmp, '2-disk', /will be erased/i); // page content: the sidebar names every page

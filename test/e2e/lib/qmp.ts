@@ -55,6 +55,14 @@ export class Qmp {
     await this.command('screendump', { filename: file, format: 'png' });
   }
 
+  /** A left click where the pointer is (the PS/2 mouse starts at the middle of the screen). */
+  async click(): Promise<void> {
+    for (const down of [true, false]) {
+      await this.command('input-send-event', { events: [{ type: 'btn', data: { down, button: 'left' } }] });
+      await sleep(150);
+    }
+  }
+
   /** Press keys together (e.g. ['alt', 'n']), given as QEMU qcodes. */
   async keys(qcodes: string[]): Promise<void> {
     await this.command('send-key', { keys: qcodes.map((data) => ({ type: 'qcode', data })), 'hold-time': 80 });
