@@ -55,7 +55,26 @@ export class Qmp {
     await this.command('screendump', { filename: file, format: 'png' });
   }
 
-  /** A left click where the pointer is (the PS/2 mouse starts at the middle of the screen). */
+  /**
+   * Put the PS/2 mouse's pointer at (x, y) of the screen: far to the top left first (the pointer
+   * stops at the edge), then in small steps, which the X server's pointer acceleration leaves 1:1.
+   */
+  async pointerTo(x: number, y: number): Promise<void> {
+    const rel = (dx: number, dy: number) => this.command('input-send-event', { events: [{ type: 'rel', data: { axis: 'x', value: dx } }, { type: 'rel', data: { axis: 'y', value: dy } }] });
+    for (let i = 0; i < 60; i++) {
+      await rel(-40, -40);
+      await sleep(20);
+    }
+    for (let [dx, dy] = [x, y]; dx > 0 || dy > 0; ) {
+      const [sx, sy] = [Math.min(dx, 5), Math.min(dy, 5)];
+      await rel(sx, sy);
+      [dx, dy] = [dx - sx, dy - sy];
+      await sleep(30);
+    }
+    await sleep(500);
+  }
+
+  /** A left click where the pointer is. */
   async click(): Promise<void> {
     for (const down of [true, false]) {
       await this.command('input-send-event', { events: [{ type: 'btn', data: { down, button: 'left' } }] });
