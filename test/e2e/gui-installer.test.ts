@@ -101,12 +101,17 @@ describe('graphical installer ISO (imageconfigs/core-efi-gui.json)', () => {
         await qmp.keys(['tab']);
         await qmp.type(PASSWORD);
         await waitForScreen(qmp, '3-users-filled', new RegExp(HOSTNAME));
-        await qmp.keys(['alt', 'n']);
+        // Next by the mouse: Alt+N from a password field did not reach it
+        await qmp.pointerTo(879, 750);
+        await qmp.click();
         const summary = await waitForScreen(qmp, '4-summary', /Install option/i);
         expect(summary).toMatch(/Install option/i);
-        await qmp.keys(['alt', 'i']); // Install
-        await sleep(2000);
-        await qmp.keys(['alt', 'i']); // "Install now" in the confirmation
+        await qmp.pointerTo(879, 750); // Install, where Next was
+        await qmp.click();
+        await sleep(3000);
+        await qmp.keys(['ret']); // "Install now", the confirmation's default button
+        await sleep(1000);
+        await qmp.keys(['alt', 'i']);
         await waitForScreen(qmp, '5-install', /Install/i, 120_000);
         const verdict = await g.waitFor(/KILN-INSTALL-(DONE|FAILED)[^\n]*/, 30 * 60_000);
         if (verdict[1] === 'FAILED') throw new Error(`the install step failed: ${verdict[0]}`);
