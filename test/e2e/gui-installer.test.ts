@@ -109,11 +109,11 @@ describe('graphical installer ISO (imageconfigs/core-efi-gui.json)', () => {
         expect(summary).toMatch(/start the install procedure/i);
         await qmp.pointerTo(879, 750); // Install, where Next was
         await qmp.click();
-        await sleep(3000);
-        await qmp.keys(['ret']); // "Install now", the confirmation's default button
-        await sleep(1000);
-        await qmp.keys(['alt', 'i']);
-        await waitForScreen(qmp, '5-install', /Install/i, 120_000);
+        // the confirmation dialog (a window of its own, which takes no key either): "Install now"
+        await waitForScreen(qmp, '5-confirm', /Continue with installation/i, 120_000);
+        await qmp.pointerTo(607, 372);
+        await qmp.click();
+        await waitForScreen(qmp, '5-install', /Installing core-efi-gui/i, 120_000); // Kiln's slide
         const verdict = await g.waitFor(/KILN-INSTALL-(DONE|FAILED)[^\n]*/, 30 * 60_000);
         if (verdict[1] === 'FAILED') throw new Error(`the install step failed: ${verdict[0]}`);
         await waitForScreen(qmp, '6-finish', /All done|finished|Done/i, 300_000);
