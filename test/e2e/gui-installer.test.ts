@@ -112,6 +112,10 @@ describe('graphical installer ISO (imageconfigs/core-efi-gui.json)', () => {
         // the confirmation dialog (a window of its own, which takes no key either): "Install now"
         await waitForScreen(qmp, '5-confirm', /Continue with installation/i, 120_000);
         await qmp.pointerTo(607, 372);
+        // one click left the dialog open with its button highlighted (the window manager may take
+        // the first click on a new window for the focus): a second one, harmless on the next page
+        await qmp.click();
+        await sleep(2000);
         await qmp.click();
         await waitForScreen(qmp, '5-install', /Installing core-efi-gui/i, 120_000); // Kiln's slide
         const verdict = await g.waitFor(/KILN-INSTALL-(DONE|FAILED)[^\n]*/, 30 * 60_000);
