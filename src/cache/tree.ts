@@ -19,6 +19,7 @@ import type { HeldLock } from '../core/lock.js';
 import { copyRange, fileSha256, imageDigest, PayloadMismatch, restoreImage, sparseFile, tarDirectory, untarInto } from './payload.js';
 import { ENTRY_FORMAT, formatBytes, TreeStore, type EntryMeta, type Payload, type StagedDir } from './store.js';
 import { whileReleasing } from '../core/abort.js';
+import { fsckExt } from '../disk/fsck.js';
 
 export interface CacheSettings {
   /** Root of the cache (default /var/cache/kiln/trees). */
@@ -242,8 +243,7 @@ export class BaseTreeCache {
         if (r.fsType.startsWith('ext')) {
           // marks the copy clean and checked (a frozen filesystem is still "mounted" on disk)
           // the real clock: tune2fs -U later wants "last checked" after "last mounted"
-          const fsck = await run('e2fsck', ['-f', '-y', join(staged, file)], { allowFailure: true, env: withoutFakeTime() });
-          if (fsck.code > 1) throw new Error(`e2fsck found the captured ${r.id} filesystem inconsistent (exit ${fsck.code})`);
+          await fsckExt(join(staged, file), { env: withoutFakeTime(), what: `the captured ${r.id} filesystem` });
         }
         const digest = await imageDigest(join(staged, file), 0, r.sizeBytes);
         payloads.push({ kind: 'fs-image', file, partition: r.id, fsType: r.fsType, sizeBytes: r.sizeBytes, dataBytes: digest.dataBytes, sha256: digest.sha256 });

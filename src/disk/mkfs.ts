@@ -6,6 +6,7 @@ import type { FsType } from '../config/model.js';
 import { output, run } from '../core/exec.js';
 import { warn } from '../core/log.js';
 import { chooseFat, formatFat } from './fat.js';
+import { fsckExt } from './fsck.js';
 import { randomIds, type IdSource } from './ids.js';
 import { isFat } from './types.js';
 
@@ -115,9 +116,7 @@ export async function setFilesystemUuid(device: string, fs: FsType, partitionId:
  */
 export async function shrinkToContent(device: string, fs: FsType): Promise<number | undefined> {
   if (fs !== 'ext2' && fs !== 'ext3' && fs !== 'ext4') return undefined;
-  // e2fsck: 0 clean, 1 errors corrected; anything else is a real problem
-  const check = await run('e2fsck', ['-f', '-y', device], { allowFailure: true });
-  if (check.code !== 0 && check.code !== 1) throw new Error(`e2fsck found errors it could not correct on ${device} (exit ${check.code})`);
+  await fsckExt(device);
   await run('resize2fs', ['-M', device]);
   return extSizeBytes(await output('dumpe2fs', ['-h', device]));
 }

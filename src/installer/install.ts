@@ -15,6 +15,7 @@ import { getLogFile, logToFile } from '../core/log.js';
 import type { Scope } from '../core/scope.js';
 import { freshFsUuid, isRenewable, parseBlkidExport, rewriteBinaryIdentifiers, setUuidCommand } from './filesystems.js';
 import { freshIds, identifierMap, rewriteIdentifiers, tableIds, type TableIds } from './identifiers.js';
+import { fsckExt } from '../disk/fsck.js';
 import { partitionNumber, partitionTable } from '../disk/sfdisk.js';
 import type { InstallSystem } from './manifest.js';
 
@@ -162,7 +163,7 @@ async function renewFilesystemUuids(target: string, partitions: number[]): Promi
       logToFile(`${part}: ${type} keeps its UUID ${oldUuid} (not renewed for this type)`);
       continue;
     }
-    if (type.startsWith('ext')) await fsckExt(part);
+    if (type.startsWith('ext')) await fsckExt(part, { repair: 'preen' });
     const fresh = freshFsUuid(type);
     const { cmd, args } = setUuidCommand(type, part, fresh);
     await run(cmd, args);
@@ -174,10 +175,6 @@ async function renewFilesystemUuids(target: string, partitions: number[]): Promi
   return map;
 }
 
-async function fsckExt(part: string): Promise<void> {
-  const fsck = await run('e2fsck', ['-f', '-p', part], { allowFailure: true });
-  if (fsck.code > 1) throw new Error(`e2fsck found errors on ${part} it could not fix (exit ${fsck.code})`);
-}
 
 /**
  * Grows the last partition and an ext file system on it; returns the partition number when its
@@ -207,7 +204,7 @@ async function growLastPartition(target: string, sys: InstallSystem): Promise<nu
   const part = partitionDevice(target, last);
   const fsType = parseBlkidExport((await run('blkid', ['-p', '-o', 'export', part], { allowFailure: true })).stdout).TYPE;
   if (fsType?.startsWith('ext')) {
-    await fsckExt(part);
+    await fsckExt(part, { repair: 'preen' });
     await run('resize2fs', [part]);
   } else if (fsType === 'xfs') return last;
   else logToFile(`partition ${last} grown; its ${fsType ?? 'unformatted'} content keeps its size`);
