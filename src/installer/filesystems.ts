@@ -4,8 +4,7 @@
  * fresh UUID from its own tool. Pure here: reading blkid's answer, choosing the new UUID in the
  * shape the file system uses, and the command that sets it. install.ts runs the commands.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { escapeRegExp, inCaseOf } from './identifiers.js';
+import { defaultRandom, escapeRegExp, inCaseOf, type RandomSource } from './identifiers.js';
 
 /** `blkid -p -o export DEV` → its KEY=value pairs. */
 export function parseBlkidExport(text: string): Record<string, string> {
@@ -25,20 +24,8 @@ export function isRenewable(type: string): type is RenewableFs {
   return (RENEWABLE as readonly string[]).includes(type);
 }
 
-export interface FsRandom {
-  uuid(): string;
-  /** 8 hex digits, not all zero. */
-  hex8(): string;
-}
-
-const defaultRandom: FsRandom = {
-  uuid: () => randomUUID(),
-  hex8: () => {
-    let h = '00000000';
-    while (/^0+$/.test(h)) h = randomBytes(4).toString('hex');
-    return h;
-  },
-};
+/** The same random GUIDs and non-zero 8-hex-digit ids the partition table gets. */
+export type FsRandom = RandomSource;
 
 /** A fresh UUID as blkid will show it: FAT's 32-bit serial "ABCD-1234", a lower-case GUID otherwise. */
 export function freshFsUuid(type: RenewableFs, random: FsRandom = defaultRandom): string {

@@ -36,7 +36,7 @@ export function freshIds(old: TableIds, random: RandomSource = defaultRandom): T
   return { tableType: 'mbr', diskId: `0x${hex}`, partUuids };
 }
 
-const defaultRandom: RandomSource = {
+export const defaultRandom: RandomSource = {
   uuid: () => randomUUID(),
   hex8: () => {
     // an MBR disk id of 0 means "none" to some tools
